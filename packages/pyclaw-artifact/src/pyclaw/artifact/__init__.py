@@ -1,0 +1,1 @@
+"""Content-addressed file store (sha256) with a metadata index, retention and cleanup."""

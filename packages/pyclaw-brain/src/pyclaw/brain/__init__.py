@@ -1,0 +1,1 @@
+"""The agent loop: plan, act, observe, reflect."""

@@ -1,0 +1,1 @@
+"""Builds prompt context under a strict token budget."""

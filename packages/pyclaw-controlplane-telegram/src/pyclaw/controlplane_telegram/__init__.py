@@ -1,0 +1,1 @@
+"""Telegram channel: long polling, delivery, approvals."""

@@ -1,0 +1,1 @@
+"""Replay recorded sessions as regression checks."""

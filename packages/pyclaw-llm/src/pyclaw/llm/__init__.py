@@ -1,0 +1,1 @@
+"""LLM provider layer behind one contract."""

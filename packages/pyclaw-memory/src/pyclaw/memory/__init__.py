@@ -1,0 +1,1 @@
+"""Long-term memory store with provenance and TTL."""

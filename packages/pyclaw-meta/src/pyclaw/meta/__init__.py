@@ -1,0 +1,1 @@
+"""Shared contracts: pydantic schemas, Protocols, errors."""

@@ -1,0 +1,1 @@
+"""Tool host and registry with built-in tools."""

@@ -1,0 +1,1 @@
+"""Policy engine: approvals and time-bounded grants for risky tools."""

@@ -1,0 +1,1 @@
+"""Guard hooks and secret redaction."""

@@ -1,0 +1,1 @@
+"""Append-only, hash-chained session and run log."""

@@ -1,0 +1,1 @@
+"""SQLite storage engine: WAL, ordered migrations, viewer-friendly views."""
