@@ -18,6 +18,8 @@ GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first event of every session."""
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> 2 Crockford digits
+_PAIR_SHIFTS = range(120, -1, -10)  # 13 pairs = 26 digits; the top digit is 0..7
 
 
 class Model(BaseModel):
@@ -40,8 +42,7 @@ def new_id(prefix: str = "") -> str:
     (to the millisecond), which keeps SQLite indices append-friendly and listings readable.
     """
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-    chars = [_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5)]
-    ulid = "".join(chars)
+    ulid = "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
     return f"{prefix}_{ulid}" if prefix else ulid
 
 
@@ -57,11 +58,14 @@ def format_ts(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic JSON text: sorted keys, no whitespace, UTF-8 kept, NaN refused."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def sha256_hex(data: bytes | str) -> str:

@@ -185,8 +185,12 @@ EVENT_KINDS: tuple[str, ...] = (
 
 
 def payload_json(payload: EventPayload) -> str:
-    """The canonical JSON text of a payload: what is stored and what the chain hashes."""
-    return canonical_json(payload.model_dump(mode="json"))
+    """The JSON text of a payload: what is stored and what the chain's digest is taken over.
+
+    Deterministic for a given payload (fields in schema order, compact, UTF-8), rendered by
+    pydantic-core. Verification hashes the stored bytes, so the text never needs re-rendering.
+    """
+    return payload.model_dump_json()
 
 
 def parse_payload(text: str | bytes) -> EventPayload:
@@ -295,20 +299,26 @@ def verify_chain(
     problems: list[ChainProblem] = []
     prev = GENESIS_HASH
     count = 0
+    expected_seq = 0
     texts = iter(payload_texts) if payload_texts is not None else None
-    for expected_seq, ev in enumerate(events):
+    for ev in events:
         count += 1
-        text = next(texts) if texts is not None else payload_json(ev.payload)
+        text = payload_json(ev.payload) if texts is None else next(texts, None)
+        if text is None:
+            raise ValueError("payload_texts has fewer entries than events")
         if ev.session_id != session_id:
             problems.append(ChainProblem(seq=ev.seq, event_id=ev.id, problem="foreign session id"))
         if ev.seq != expected_seq:
+            what = "sequence gap" if ev.seq > expected_seq else "sequence out of order"
             problems.append(
                 ChainProblem(
                     seq=ev.seq,
                     event_id=ev.id,
-                    problem=f"sequence gap: expected seq {expected_seq}, found {ev.seq}",
+                    problem=f"{what}: expected seq {expected_seq}, found {ev.seq}",
                 )
             )
+        # One missing event is reported once, not again for every event after it.
+        expected_seq = max(expected_seq, ev.seq + 1)
         if ev.prev_hash != prev:
             problems.append(
                 ChainProblem(seq=ev.seq, event_id=ev.id, problem="prev_hash does not link")
@@ -322,6 +332,8 @@ def verify_chain(
         if ev.expected_hash() != ev.hash:
             problems.append(ChainProblem(seq=ev.seq, event_id=ev.id, problem="event hash mismatch"))
         prev = ev.hash
+    if texts is not None and next(texts, None) is not None:
+        raise ValueError("payload_texts has more entries than events")
     return ChainReport(
         session_id=session_id,
         events=count,
