@@ -1,0 +1,233 @@
+"""``pyclaw doctor``: one line per check, ``ok``, ``warn`` or ``fail``, never a secret value."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pyclaw.artifact import FileArtifactStore
+from pyclaw.meta import PyClawError, SecretError
+from pyclaw.runtime._config import PyClawConfig
+from pyclaw.runtime._config_load import load_config
+from pyclaw.runtime._home import PyClawHome
+from pyclaw.runtime._services import COMPONENT_MIGRATIONS, secret_store
+from pyclaw.storage import Database
+
+Status = Literal["ok", "warn", "fail"]
+GIB = 2**30
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Check:
+    status: Status
+    name: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<4}  {self.name}: {self.detail}"
+
+
+def _open_to_others(path: Path) -> bool:
+    try:
+        return bool(stat.S_IMODE(path.stat().st_mode) & 0o077)
+    except OSError:
+        return False
+
+
+def _writable_dir(path: Path) -> str | None:
+    """``None`` when ``path`` is a directory we can create files in, else what is wrong."""
+    if not path.exists():
+        return f"{path} does not exist (run 'pyclaw init')"
+    if not path.is_dir():
+        return f"{path} is not a directory"
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return f"{path} is not writable ({exc.strerror or exc})"
+    return None
+
+
+def check_home(home: PyClawHome) -> Check:
+    problem = _writable_dir(home.root)
+    if problem is not None:
+        return Check("fail", "home", problem)
+    if _open_to_others(home.root):
+        return Check("warn", "home", f"{home.root} is accessible to other users (chmod 700 it)")
+    return Check("ok", "home", str(home.root))
+
+
+def check_config(home: PyClawHome) -> tuple[Check, PyClawConfig | None]:
+    path = home.config_path
+    try:
+        config = load_config(path)
+    except PyClawError as exc:
+        return Check("fail", "config", str(exc)), None
+    summary = (
+        f"{len(config.providers)} provider(s), {len(config.agents)} agent(s), "
+        f"default agent {config.default_agent!r}, {len(config.cron)} cron job(s)"
+    )
+    if not path.exists():
+        return Check("warn", "config", f"no {path}; using built-in defaults ({summary})"), config
+    return Check("ok", "config", f"{path}: {summary}"), config
+
+
+def check_plaintext(home: PyClawHome, config: PyClawConfig) -> Check:
+    keys = config.plaintext_secrets()
+    if not keys:
+        return Check("ok", "plaintext secrets", "none in pyclaw.toml")
+    exposed = (
+        " (and the file is readable by other users)" if _open_to_others(home.config_path) else ""
+    )
+    return Check(
+        "warn",
+        "plaintext secrets",
+        f"{', '.join(keys)} written in pyclaw.toml{exposed}; store them with "
+        "'pyclaw secrets set NAME' and write 'secret:NAME' instead",
+    )
+
+
+def check_references(home: PyClawHome, config: PyClawConfig) -> Check:
+    store = secret_store(home)
+    found: list[str] = []
+    missing: list[str] = []
+    for key, name in config.secret_references():
+        try:
+            value = store.get(name)
+        except (SecretError, PyClawError) as exc:
+            return Check("fail", "secret references", f"{key}: {exc}")
+        if value is None:
+            missing.append(f"{name!r} ({key}; run 'pyclaw secrets set {name}')")
+        else:
+            found.append(f"{key} → {name}")
+    unset_env = [
+        f"{p.api_key_env} (providers.{n}.api_key_env)"
+        for n, p in config.providers.items()
+        if p.api_key_env is not None and not os.environ.get(p.api_key_env)
+    ]
+    if missing:
+        return Check("fail", "secret references", "not set: " + ", ".join(missing))
+    if unset_env:
+        return Check("warn", "secret references", "environment not set: " + ", ".join(unset_env))
+    if not found:
+        return Check("ok", "secret references", "none")
+    return Check("ok", "secret references", f"{len(found)} resolve ({', '.join(found)})")
+
+
+def check_backend(home: PyClawHome) -> Check:
+    try:
+        status = secret_store(home).backend_status()
+    except PyClawError as exc:
+        return Check("fail", "secret backend", str(exc))
+    if status.warning:
+        return Check("warn", "secret backend", f"{status.description} — {status.warning}")
+    return Check("ok", "secret backend", status.description)
+
+
+def _versions(versions: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "empty"
+
+
+def check_database(home: PyClawHome) -> tuple[Check, Database | None]:
+    path = home.db_path
+    if not path.exists():
+        return Check("warn", "database", f"{path} not created yet (run 'pyclaw init')"), None
+    try:
+        db = Database.open(path, migrations=COMPONENT_MIGRATIONS, migrate=False)
+    except PyClawError as exc:
+        return Check("fail", "database", str(exc)), None
+    try:
+        with db.locked() as conn:
+            quick = [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
+        versions = db.schema_versions()
+        pending = db.pending()
+    except Exception as exc:  # noqa: BLE001 - a damaged file can fail in any sqlite call
+        db.close()
+        return Check("fail", "database", f"{path}: {type(exc).__name__}: {exc}"), None
+    if quick != ["ok"]:
+        return Check("fail", "database", f"{path}: quick_check: {'; '.join(quick[:3])}"), db
+    detail = f"{path}: schema {_versions(versions)}; quick_check ok"
+    if pending:
+        steps = ", ".join(f"{m.component} {m.version} ({m.name})" for m in pending)
+        return Check(
+            "warn", "database", f"{detail}; pending: {steps} (run 'pyclaw db migrate')"
+        ), db
+    return Check("ok", "database", detail), db
+
+
+def check_artifacts(home: PyClawHome, db: Database | None) -> Check:
+    problem = _writable_dir(home.artifacts_dir)
+    if problem is not None:
+        return Check("fail", "artifacts", problem)
+    if db is None:
+        return Check(
+            "ok", "artifacts", f"{home.artifacts_dir} writable (no database to verify against)"
+        )
+    if any(m.component == "artifact" for m in db.pending()):
+        return Check(
+            "warn", "artifacts", "not verified: the artifact index needs 'pyclaw db migrate'"
+        )
+    report = FileArtifactStore(home.artifacts_dir, db).verify_all()
+    bad = [f"corrupt {sha[:12]}…" for sha in report.corrupt]
+    bad += [f"missing {sha[:12]}…" for sha in report.missing]
+    if bad:
+        return Check(
+            "fail", "artifacts", f"{len(bad)} of {report.checked} damaged: {', '.join(bad[:5])}"
+        )
+    extra = f"; {len(report.unindexed)} unindexed file(s)" if report.unindexed else ""
+    return Check("ok", "artifacts", f"{report.checked} verified{extra}")
+
+
+def check_disk(home: PyClawHome) -> Check:
+    probe = home.root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    text = f"{free / GIB:.1f} GiB free at {probe}"
+    if free < 100 * MIB:
+        return Check("fail", "disk", text)
+    if free < GIB:
+        return Check("warn", "disk", text)
+    return Check("ok", "disk", text)
+
+
+def check_workspace(home: PyClawHome) -> Check:
+    problem = _writable_dir(home.workspace_dir)
+    if problem is not None:
+        return Check("fail", "workspace", problem)
+    return Check("ok", "workspace", str(home.workspace_dir))
+
+
+def _guarded(name: str, fn: Callable[[], Check]) -> Check:
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+        return Check("fail", name, f"{type(exc).__name__}: {exc}")
+
+
+def run_checks(home: PyClawHome) -> list[Check]:
+    """Every check, in order; none of them writes to the home (or prints a secret)."""
+    checks = [_guarded("home", lambda: check_home(home))]
+    config_check, config = check_config(home)
+    checks.append(config_check)
+    if config is not None:
+        checks.append(_guarded("plaintext secrets", lambda: check_plaintext(home, config)))
+        checks.append(_guarded("secret references", lambda: check_references(home, config)))
+    checks.append(_guarded("secret backend", lambda: check_backend(home)))
+    db_check, db = check_database(home)
+    checks.append(db_check)
+    try:
+        checks.append(_guarded("artifacts", lambda: check_artifacts(home, db)))
+    finally:
+        if db is not None:
+            db.close()
+    checks.append(_guarded("disk", lambda: check_disk(home)))
+    checks.append(_guarded("workspace", lambda: check_workspace(home)))
+    return checks

@@ -1,0 +1,118 @@
+"""Logging: structlog over the standard library, configured on first use.
+
+The daemon logs JSON lines (to ``logs/pyclaw.log`` and stderr); terminal commands log a readable
+console format to stderr. Both pass through a redaction step: values of secret-looking keys
+(``token``, ``api_key``, ``password``…) and every value registered with ``add_redaction`` are
+replaced before anything is rendered, including records from plain ``logging`` loggers.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+LogMode = Literal["console", "json"]
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(r"(?i)(token|api[_-]?key|secret|password|passwd|authorization|cookie)")
+_secrets: set[str] = set()
+_lock = threading.Lock()
+_OURS = "_pyclaw_handler"
+
+
+def add_redaction(value: str) -> None:
+    """Never log ``value``: it is replaced by ``[redacted]`` wherever it appears in a log line."""
+    if len(value) >= 4:
+        with _lock:
+            _secrets.add(value)
+
+
+def _scrub(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """structlog processor removing secret values from an event."""
+    for key, value in list(event.items()):
+        if _SECRET_KEY.search(key) and value is not None and key != "event":
+            event[key] = REDACTED
+        elif isinstance(value, str) and _secrets:
+            event[key] = _scrub(value)
+    return event
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001 - logging must never crash the program
+            self.handleError(record)
+
+
+def _shared() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact,
+    ]
+
+
+def _formatter(renderer: Processor) -> logging.Formatter:
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared(),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+
+
+def configure_logging(
+    mode: LogMode = "console", *, level: str | int = "WARNING", log_dir: Path | None = None
+) -> None:
+    """(Re)configure logging. ``json`` mode also appends to ``log_dir/pyclaw.log`` when given."""
+    structlog.configure(
+        processors=[*_shared(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    if mode == "json":
+        renderer: Processor = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    handlers: list[logging.Handler] = [_StderrHandler()]
+    if mode == "json" and log_dir is not None:
+        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_dir / "pyclaw.log", maxBytes=10 * 2**20, backupCount=5, encoding="utf-8"
+            )
+        )
+    for handler in handlers:
+        handler.setFormatter(_formatter(renderer))
+        setattr(handler, _OURS, True)
+        root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+
+
+def get_logger(name: str = "pyclaw", **context: Any) -> structlog.stdlib.BoundLogger:
+    """A structlog logger bound to ``context``."""
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger.bind(**context) if context else logger
