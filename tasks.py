@@ -375,6 +375,8 @@ def sync(r: Runner) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
+    # Trust the platform's certificate store as pip does (a CI proxy with its own CA works too).
+    os.environ.setdefault("UV_SYSTEM_CERTS", "1")
     args = list(argv)
     no_sync = "--no-sync" in args[:1]
     if no_sync:
