@@ -66,6 +66,7 @@ from pyclaw.meta._events import (
     payload_json,
     verify_chain,
 )
+from pyclaw.meta._fileio import atomic_write_text
 from pyclaw.meta._llm import (
     LLMRequest,
     LLMResponse,
@@ -228,6 +229,7 @@ __all__ = [
     "UsageError",
     "UserMessageEvent",
     "Verdict",
+    "atomic_write_text",
     "canonical_json",
     "event_hash",
     "format_ts",

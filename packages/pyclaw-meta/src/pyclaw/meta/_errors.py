@@ -127,11 +127,29 @@ class SecretNotFoundError(SecretError, NotFoundError):
 
 
 class ProviderError(PyClawError):
-    """An LLM provider call failed. ``retryable`` says whether trying again may help."""
+    """An LLM provider call failed.
 
-    def __init__(self, message: str, *, retryable: bool = False, hint: str | None = None) -> None:
+    ``retryable`` says whether trying again may help (429, 5xx, connection errors, timeouts);
+    ``retry_after`` is the server's requested wait in seconds when it sent one; ``status`` the HTTP
+    status when there was a response; ``provider`` names the provider. The message never contains
+    credentials.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+        provider: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+        self.provider = provider
 
 
 class ToolError(PyClawError):

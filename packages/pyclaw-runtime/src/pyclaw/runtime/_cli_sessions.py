@@ -71,8 +71,8 @@ def show_command(session_id: str, as_json: bool) -> None:
 def export_command(session_id: str, output: Path | None) -> None:
     """Export a session as a JSON bundle (format 'pyclaw-session', version 1)."""
     setup_logging()
+    from pyclaw.meta import atomic_write_text
     from pyclaw.runtime import _sessions
-    from pyclaw.runtime._files import atomic_write_text
 
     bundle = asyncio.run(_sessions.export_session(current_home(), session_id))
     if output is None:

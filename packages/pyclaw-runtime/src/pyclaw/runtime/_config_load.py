@@ -8,10 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pyclaw.meta import ConfigError
+from pyclaw.meta import ConfigError, atomic_write_text
 from pyclaw.runtime._config import PyClawConfig
 from pyclaw.runtime._config_errors import toml_syntax_error, validation_error
-from pyclaw.runtime._files import atomic_write_text
 from pyclaw.runtime._toml_write import render_toml
 
 
