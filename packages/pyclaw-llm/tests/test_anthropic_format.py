@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("anthropic")
+pytest.importorskip(
+    "anthropic", reason="the [anthropic] extra is not installed (the per-package isolation run)"
+)
 
 import itertools
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("anthropic")
+pytest.importorskip(
+    "anthropic", reason="the [anthropic] extra is not installed (the per-package isolation run)"
+)
 
 from pyclaw.llm import ModelPrice
 from pyclaw.llm.anthropic import AnthropicProvider

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("anthropic")
+pytest.importorskip(
+    "anthropic", reason="the [anthropic] extra is not installed (the per-package isolation run)"
+)
 
 from anthropic.types import Message as ApiMessage
 from anthropic.types import RawMessageStreamEvent

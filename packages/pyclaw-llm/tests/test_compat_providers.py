@@ -86,7 +86,10 @@ async def make(kind: str, server: FakeOpenAIServer) -> AsyncIterator[Factory]:
         if kind == "compat":
             provider = OpenAICompatibleProvider(base_url, model="gpt-4o", **options)
         else:
-            sdk = pytest.importorskip("pyclaw.llm.openai")
+            sdk = pytest.importorskip(
+                "pyclaw.llm.openai",
+                reason="the [openai] extra is not installed (the per-package isolation run)",
+            )
             provider = sdk.OpenAIProvider(
                 model="gpt-4o",
                 base_url=base_url,

@@ -118,8 +118,12 @@ def test_a_missing_extra_says_what_to_install(kind: str, monkeypatch: pytest.Mon
 
 
 def test_sdk_providers_are_built_when_their_sdk_is_installed() -> None:
-    pytest.importorskip("openai")
-    pytest.importorskip("anthropic")
+    pytest.importorskip(
+        "openai", reason="the [openai] extra is not installed (the per-package isolation run)"
+    )
+    pytest.importorskip(
+        "anthropic", reason="the [anthropic] extra is not installed (the per-package isolation run)"
+    )
     openai_provider = build_provider(
         "gpt", ProviderSettings(kind="openai", model="gpt-4o", api_key=KEY)
     )

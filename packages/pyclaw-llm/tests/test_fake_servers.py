@@ -368,7 +368,9 @@ async def test_anthropic_errors_validation_and_auth(client: httpx.AsyncClient) -
 
 
 async def test_openai_sdk_reads_the_fake(openai_server: FakeOpenAIServer) -> None:
-    openai = pytest.importorskip("openai")
+    openai = pytest.importorskip(
+        "openai", reason="the [openai] extra is not installed (the per-package isolation run)"
+    )
     calls = [
         ToolCall(id="c1", name="f", arguments={"x": 1}),
         ToolCall(id="c2", name="g", arguments={"y": "two"}),
@@ -409,7 +411,9 @@ async def test_openai_sdk_reads_the_fake(openai_server: FakeOpenAIServer) -> Non
 
 
 async def test_anthropic_sdk_reads_the_fake(anthropic_server: FakeAnthropicServer) -> None:
-    anthropic = pytest.importorskip("anthropic")
+    anthropic = pytest.importorskip(
+        "anthropic", reason="the [anthropic] extra is not installed (the per-package isolation run)"
+    )
     call = ToolCall(id="toolu_9", name="lookup", arguments={"q": "pyclaw", "n": 3})
     anthropic_server.add(
         "Plain answer",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("openai")
+pytest.importorskip(
+    "openai", reason="the [openai] extra is not installed (the per-package isolation run)"
+)
 
 from pyclaw.llm.openai import OpenAIProvider
 from pyclaw.llm.testing import FakeOpenAIServer, FakeReply, StatusFault
