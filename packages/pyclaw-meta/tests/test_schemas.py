@@ -27,6 +27,7 @@ from pyclaw.meta import (
     ArtifactRef,
     AssistantMessageEvent,
     Budget,
+    BuiltContext,
     ChainProblem,
     ChainReport,
     ControlEvent,
@@ -192,7 +193,7 @@ BUDGET = Budget(max_steps=8, max_tokens=20_000, max_cost_usd=0.5, timeout_s=120)
 ITEM = MemoryItem(
     id="mem_1",
     agent="main",
-    kind="preference",
+    kind="note",
     text="likes metric units",
     source="ses_1",
     created_at=T0,
@@ -314,7 +315,15 @@ SAMPLES: list[BaseModel] = [
         problems=(ChainProblem(seq=3, event_id=None, problem="prev_hash does not link"),),
     ),
     AppliedMigration(component="session", version=2, name="add_runs"),
-    ToolContext(session_id="ses_1", agent="main", run_id="run_1", workspace="/tmp/ws"),
+    ToolContext(
+        session_id="ses_1", agent="main", run_id="run_1", workspace="/tmp/ws", tainted=True
+    ),
+    BuiltContext(
+        request=REQUEST,
+        input_tokens=812,
+        summaries=(SummaryEvent(text="Earlier: Oslo.", first_seq=0, last_seq=41, level=1),),
+        memory_ids=("mem_1",),
+    ),
     RunResult(
         run_id="run_1",
         status=RunStatus.SUCCEEDED,

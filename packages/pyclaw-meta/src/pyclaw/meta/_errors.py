@@ -170,3 +170,7 @@ class BudgetExceededError(PyClawError):
 
 class RunCancelledError(PyClawError):
     """A run was stopped (kill switch, shutdown)."""
+
+
+class ContextOverflowError(PyClawError):
+    """The prompt cannot be made to fit the model's token budget, even fully compacted."""

@@ -7,18 +7,17 @@ event loop. Protocols are ``runtime_checkable`` so wiring can assert what it was
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import JsonValue
+from pydantic import AwareDatetime, Field, JsonValue
 
 from pyclaw.meta._agent import AgentProfile
 from pyclaw.meta._artifact import ArtifactRef
-from pyclaw.meta._base import Model
+from pyclaw.meta._base import Model, new_id, utcnow
 from pyclaw.meta._control import ControlEvent, OutboundMessage, RunRequest
 from pyclaw.meta._errors import ErrorInfo
-from pyclaw.meta._events import EventPayload, SessionEvent
+from pyclaw.meta._events import EventPayload, SessionEvent, SummaryEvent
 from pyclaw.meta._llm import LLMRequest, LLMResponse, StreamEvent, Usage
 from pyclaw.meta._messages import Message
 from pyclaw.meta._policy import ApprovalDecision, ApprovalRequest, Grant, PolicyDecision
@@ -145,9 +144,28 @@ class LLMProvider(Protocol):
     def stream(self, request: LLMRequest) -> AsyncIterator[StreamEvent]: ...
 
 
+class BuiltContext(Model):
+    """What a ``ContextBuilder`` produced for one model call.
+
+    ``summaries`` are compaction summaries made while building: the caller appends them to the
+    session log so the next build starts from them instead of summarizing again. ``input_tokens``
+    is the builder's own count of the request (tiktoken or its fallback estimate).
+    """
+
+    request: LLMRequest
+    input_tokens: int = Field(ge=0)
+    summaries: tuple[SummaryEvent, ...] = ()
+    memory_ids: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class ContextBuilder(Protocol):
-    """Turns a session's history, the agent profile and memory into an ``LLMRequest`` under budget."""
+    """Turns a session's history, the agent profile and memory into an ``LLMRequest`` under budget.
+
+    ``history`` is the session's events in order (summaries included); ``query`` is what memory is
+    searched with (usually the latest user message). Raises ``ContextOverflowError`` when even the
+    most compact form does not fit ``budget_tokens``.
+    """
 
     async def build(
         self,
@@ -156,16 +174,22 @@ class ContextBuilder(Protocol):
         history: Sequence[SessionEvent],
         tools: Sequence[ToolSpec],
         budget_tokens: int,
-    ) -> LLMRequest: ...
+        query: str | None = None,
+    ) -> BuiltContext: ...
 
 
 class ToolContext(Model):
-    """Where and for whom a tool runs."""
+    """Where and for whom a tool runs.
+
+    ``tainted`` is set once untrusted content (a web page, a file, an HTTP body) entered the run:
+    policy may then require a fresh approval for risky calls even under an existing grant.
+    """
 
     session_id: str
     agent: str
     run_id: str | None = None
     workspace: str | None = None
+    tainted: bool = False
 
 
 @runtime_checkable
@@ -192,6 +216,16 @@ class PolicyEngine(Protocol):
     async def revoke(self, grant_id: str) -> Grant: ...
 
 
+@runtime_checkable
+class Approver(Protocol):
+    """Puts an ``ApprovalRequest`` to a human (a channel, the CLI) and waits for the answer.
+
+    Returns a ``deny`` decision, never raises, when the request expires (``expires_at``) unanswered.
+    """
+
+    async def request_approval(self, request: ApprovalRequest) -> ApprovalDecision: ...
+
+
 class RunResult(Model):
     run_id: str
     status: RunStatus
@@ -199,6 +233,7 @@ class RunResult(Model):
     usage: Usage = Usage()
     cost_usd: float = 0.0
     error: ErrorInfo | None = None
+    steps: int = Field(default=0, ge=0)
 
 
 @runtime_checkable
@@ -227,17 +262,27 @@ class Channel(Protocol):
     async def request_approval(self, request: ApprovalRequest, chat_id: str) -> None: ...
 
 
+MemoryKind = Literal["fact", "note", "procedure"]
+
+
 class MemoryItem(Model):
-    id: str
+    """One long-term memory. ``source`` is its provenance (e.g. ``session:<id>``, ``user``,
+    ``tool:<name>``); an item past ``expires_at`` is never returned."""
+
+    id: str = Field(default_factory=lambda: new_id("mem"))
     agent: str
-    kind: str = "fact"
-    text: str
+    kind: MemoryKind = "fact"
+    text: str = Field(min_length=1)
     source: str | None = None
-    created_at: datetime
-    expires_at: datetime | None = None
+    session_id: str | None = None
+    tags: tuple[str, ...] = ()
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    expires_at: AwareDatetime | None = None
 
 
 class MemoryHit(Model):
+    """A search result; a higher ``score`` is a better match (relevance blended with recency)."""
+
     item: MemoryItem
     score: float
 
@@ -246,7 +291,22 @@ class MemoryHit(Model):
 class MemoryStore(Protocol):
     async def add(self, item: MemoryItem) -> MemoryItem: ...
 
-    async def search(self, query: str, *, agent: str, limit: int = 5) -> list[MemoryHit]: ...
+    async def get(self, item_id: str) -> MemoryItem:
+        """Raises ``NotFoundError`` when there is no such (unexpired) item."""
+        ...
+
+    async def search(
+        self,
+        query: str,
+        *,
+        agent: str,
+        limit: int = 5,
+        kinds: Sequence[MemoryKind] | None = None,
+    ) -> list[MemoryHit]: ...
+
+    async def list(self, *, agent: str, limit: int = 100) -> list[MemoryItem]:
+        """Newest first, unexpired only."""
+        ...
 
     async def forget(self, item_id: str) -> None: ...
 

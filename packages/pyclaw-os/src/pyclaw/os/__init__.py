@@ -1,9 +1,26 @@
 """The tool host: registry, execution with timeouts, standardized results, built-in tools.
 
-It will implement the ``pyclaw.meta.ToolHost`` protocol.
-
-Not implemented yet: this package is an honest skeleton and exports nothing. Its capability
-arrives with issue #4.
+Implements the ``pyclaw.meta.ToolHost`` protocol.
 """
 
-__all__: list[str] = []
+from pyclaw.os._tool import (
+    FunctionTool,
+    Tool,
+    ToolEnv,
+    ToolFactory,
+    ToolFunction,
+    ToolOutput,
+    ToolRun,
+    tool,
+)
+
+__all__ = [
+    "FunctionTool",
+    "Tool",
+    "ToolEnv",
+    "ToolFactory",
+    "ToolFunction",
+    "ToolOutput",
+    "ToolRun",
+    "tool",
+]
