@@ -20,6 +20,9 @@ class AgentProfile(Model):
     tools: tuple[str, ...] = ()
     budget: Budget = Budget()
     verify: bool = False
+    context_tokens: int = Field(default=8192, ge=512)
+    """The model's context window as used by PyClaw: prompt plus room for the answer."""
+    max_output_tokens: int = Field(default=1024, gt=0)
 
 
 class CronJob(Model):
