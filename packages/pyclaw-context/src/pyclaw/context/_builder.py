@@ -1,0 +1,163 @@
+"""The default ``ContextBuilder``: system prompt, skills, memories and history under a token budget."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from pyclaw.context._compact import Compactor
+from pyclaw.context._count import REQUEST_OVERHEAD, count_system, count_tool
+from pyclaw.context._history import SummaryIndex, history_units
+from pyclaw.context._render import Renderer
+from pyclaw.context._settings import ContextSettings
+from pyclaw.context._shrink import TurnShrinker
+from pyclaw.context._summarize import ExtractiveSummarizer, Summarizer
+from pyclaw.context._tokens import TokenCounter, default_counter
+from pyclaw.meta import (
+    AgentProfile,
+    BuiltContext,
+    ContextOverflowError,
+    LLMRequest,
+    MemoryHit,
+    MemoryStore,
+    PyClawError,
+    SessionEvent,
+    ToolSpec,
+)
+
+_log = logging.getLogger("pyclaw.context")
+
+
+class DefaultContextBuilder:
+    """Builds each ``LLMRequest`` so that its prompt never exceeds ``budget_tokens``.
+
+    The system prompt is the agent's own, then ``## Skills`` (``settings.skills`` and ``skills``),
+    then ``## Relevant memories`` (hits of ``memory.search(query)``, at most
+    ``settings.memory_share`` of the budget). History follows as messages: recorded summaries in
+    place of the events they cover, then raw turns. When it does not fit, old turns are summarized
+    (see ``ContextSettings``); new summaries come back in ``BuiltContext.summaries`` for the caller
+    to append to the session log. Token counts are cached per event, per turn and per summary, so
+    one builder should live as long as the process.
+
+    ``counter`` defaults to tiktoken (``o200k_base``, offline) with the estimate as fallback;
+    ``summarizer`` to the deterministic ``ExtractiveSummarizer`` (pass an ``LLMSummarizer`` for
+    model-written summaries; it falls back to the extractive one when the model fails).
+    """
+
+    def __init__(
+        self,
+        *,
+        counter: TokenCounter | None = None,
+        summarizer: Summarizer | None = None,
+        memory: MemoryStore | None = None,
+        settings: ContextSettings | None = None,
+        skills: Sequence[str] = (),
+    ) -> None:
+        self.counter: TokenCounter = counter if counter is not None else default_counter()
+        self.settings = settings if settings is not None else ContextSettings()
+        self.summarizer: Summarizer = (
+            summarizer if summarizer is not None else ExtractiveSummarizer(self.counter)
+        )
+        self.memory = memory
+        self.skills: tuple[str, ...] = (*self.settings.skills, *skills)
+        self.renderer = Renderer(self.counter, self.settings.cache_size)
+        self.shrinker = TurnShrinker(self.counter, self.settings.cache_size // 4)
+        self._tool_tokens: dict[str, int] = {}
+        self._prepared = False
+        self._summaries: dict[str, SummaryIndex] = {}  # per session
+
+    async def build(
+        self,
+        *,
+        agent: AgentProfile,
+        history: Sequence[SessionEvent],
+        tools: Sequence[ToolSpec],
+        budget_tokens: int,
+        query: str | None = None,
+    ) -> BuiltContext:
+        if (
+            not self._prepared
+        ):  # loading a tiktoken encoding takes a few hundred ms: not on the loop
+            await asyncio.to_thread(self.counter.prepare)
+            self._prepared = True
+        hits = await self._search(agent, query)
+        system, memory_ids = self._system(agent, hits, budget_tokens)
+        fixed = REQUEST_OVERHEAD + count_system(self.counter, system)
+        fixed += sum(self._tool(t) for t in tools)
+        if fixed > budget_tokens:
+            raise ContextOverflowError(
+                f"the system prompt and tool schemas alone need {fixed} tokens but the budget is "
+                f"{budget_tokens}",
+                hint="shorten the system prompt, offer fewer tools or raise context_tokens",
+            )
+        units = history_units(history, self.renderer, self._index(history))
+        compactor = Compactor(self.renderer, self.summarizer, self.settings, self.shrinker)
+        units, made = await compactor.fit(units, fixed=fixed, budget=budget_tokens)
+        request = LLMRequest(
+            model=agent.model or "",
+            system=system or None,
+            messages=tuple(m for u in units for m, _ in u.messages),
+            tools=tuple(tools),
+            max_tokens=agent.max_output_tokens,
+        )
+        return BuiltContext(
+            request=request,
+            input_tokens=fixed + sum(u.tokens for u in units),
+            summaries=tuple(made),
+            memory_ids=memory_ids,
+        )
+
+    def _index(self, history: Sequence[SessionEvent]) -> SummaryIndex:
+        key = history[0].session_id if history else ""
+        index = self._summaries.get(key)
+        if index is None:
+            if len(self._summaries) >= 1024:
+                self._summaries.clear()
+            index = self._summaries[key] = SummaryIndex()
+        return index
+
+    def _tool(self, tool: ToolSpec) -> int:
+        key = tool.model_dump_json()
+        tokens = self._tool_tokens.get(key)
+        if tokens is None:
+            if len(self._tool_tokens) > 4096:
+                self._tool_tokens.clear()
+            tokens = self._tool_tokens[key] = count_tool(self.counter, tool)
+        return tokens
+
+    async def _search(self, agent: AgentProfile, query: str | None) -> list[MemoryHit]:
+        if self.memory is None or not query or not query.strip() or self.settings.memory_limit == 0:
+            return []
+        try:
+            async with asyncio.timeout(self.settings.memory_timeout_s):
+                return await self.memory.search(
+                    query, agent=agent.name, limit=self.settings.memory_limit
+                )
+        except (TimeoutError, PyClawError) as exc:
+            _log.warning("memory search failed (%s); building without memories", exc)
+            return []
+
+    def _system(
+        self, agent: AgentProfile, hits: Sequence[MemoryHit], budget: int
+    ) -> tuple[str, tuple[str, ...]]:
+        """The system prompt and the ids of the memories that made it in."""
+        sections = [agent.system_prompt.strip()] if agent.system_prompt.strip() else []
+        if self.skills:
+            sections.append("## Skills\n\n" + "\n\n".join(s.strip() for s in self.skills))
+        lines: list[str] = []
+        ids: list[str] = []
+        allowance = int(self.settings.memory_share * budget)
+        heading = "## Relevant memories\n"
+        spent = self.counter.count(heading)
+        for hit in hits:
+            line = f"- ({hit.item.kind}) {hit.item.text.strip()}"
+            cost = self.counter.count(line) + 1
+            if spent + cost > allowance:
+                continue
+            spent += cost
+            lines.append(line)
+            ids.append(hit.item.id)
+        if lines:
+            sections.append(heading + "\n".join(lines))
+        return "\n\n".join(sections), tuple(ids)
