@@ -1,9 +1,12 @@
 """The agent loop: plan → act → observe → reflect, under budgets.
 
-It will implement the ``pyclaw.meta.Brain`` protocol.
-
-Not implemented yet: this package is an honest skeleton and exports nothing. Its capability
-arrives with issue #4.
+``AgentBrain`` implements the ``pyclaw.meta.Brain`` protocol. It is handed every collaborator (the
+LLM provider, context builder, tool host, session log, policy, approver and guard) as a
+``pyclaw.meta`` protocol, so this package depends on ``pyclaw-meta`` alone.
 """
 
-__all__: list[str] = []
+from pyclaw.brain._brain import AgentBrain
+from pyclaw.brain._model import PLAN_NOTE
+from pyclaw.brain._settings import BrainSettings, RunObserver
+
+__all__ = ["PLAN_NOTE", "AgentBrain", "BrainSettings", "RunObserver"]
