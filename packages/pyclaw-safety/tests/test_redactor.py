@@ -25,6 +25,17 @@ def b64(value: str, *, urlsafe: bool = False, pad: bool = True) -> str:
     return text if pad else text.rstrip("=")
 
 
+def _upper_hex(escaped: str) -> str:
+    """``\\u00e4`` written ``\\u00E4``, as Java and .NET encoders do."""
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), escaped)
+
+
+def _html_safe(escaped: str) -> str:
+    """``<``, ``>``, ``&`` and ``'`` escaped, as Go's encoding/json does."""
+    table = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
+    return "".join(table.get(c, c) for c in escaped)
+
+
 ENCODINGS: dict[str, Callable[[str], str]] = {
     "raw": lambda v: v,
     "quote": lambda v: quote(v, safe=""),
@@ -38,12 +49,32 @@ ENCODINGS: dict[str, Callable[[str], str]] = {
     "json-ascii": lambda v: json.dumps(v)[1:-1],
     "json-unicode": lambda v: json.dumps(v, ensure_ascii=False)[1:-1],
     "json-twice": lambda v: json.dumps(json.dumps(v)[1:-1])[1:-1],
+    "json-escaped-slash": lambda v: json.dumps(v)[1:-1].replace("/", "\\/"),
+    "json-upper-hex": lambda v: _upper_hex(json.dumps(v)[1:-1]),
+    "json-html-safe": lambda v: _html_safe(json.dumps(v)[1:-1]),
+    "json-html-safe-upper-hex-slash": lambda v: _upper_hex(_html_safe(json.dumps(v)[1:-1])).replace(
+        "/", "\\/"
+    ),
+    "json-unicode-escaped-slash": lambda v: json.dumps(v, ensure_ascii=False)[1:-1].replace(
+        "/", "\\/"
+    ),
+    "json-twice-escaped-slash": lambda v: json.dumps(json.dumps(v)[1:-1].replace("/", "\\/"))[1:-1],
 }
 
 
 @pytest.fixture
 def redactor() -> SecretRedactor:
     return SecretRedactor({"db": SECRET})
+
+
+HTML_SECRET = "p<a>ss&w'rd/é-123"
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_every_encoding_of_html_special_characters(encoding: str) -> None:
+    form = ENCODINGS[encoding](HTML_SECRET)
+    out = SecretRedactor({"h": HTML_SECRET}).redact(f'{{"v": "{form}"}}')
+    assert out == '{"v": "[REDACTED:h]"}'
 
 
 def test_is_a_redactor() -> None:
@@ -213,3 +244,13 @@ def test_one_megabyte_with_twenty_secrets_is_fast() -> None:
     elapsed = time.perf_counter() - start
     assert out.count("[REDACTED:s7]") == 1
     assert elapsed < 1.0
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_a_secret_written_entirely_as_unicode_escapes_is_redacted(upper: bool) -> None:
+    secret = "Pl@nted/Key+42&secret=xyzzy-7788"
+    escaped = "".join(f"\\u{ord(c):04X}" if upper else f"\\u{ord(c):04x}" for c in secret)
+    redactor = SecretRedactor({"planted": secret}, patterns=False)
+    out = redactor.redact(f"here: {escaped} done")
+    assert escaped not in out
+    assert "[REDACTED:planted]" in out

@@ -29,12 +29,35 @@ def _url_forms(value: str) -> set[str]:
     return forms
 
 
+_U_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
+
+
+def _json_dialects(escaped: str) -> set[str]:
+    """The same JSON string as other encoders write it: upper-case hex in ``\\u`` escapes (Java,
+    .NET), ``<``, ``>``, ``&`` and ``'`` escaped (Go, HTML-safe encoders) and ``/`` written as
+    ``\\/`` (PHP), alone and combined."""
+    html = escaped.translate(_HTML_SAFE)
+    forms = {escaped, html}
+    forms |= {_U_ESCAPE.sub(lambda m: "\\u" + m.group(1).upper(), f) for f in forms}
+    forms |= {f.replace("/", "\\/") for f in forms}
+    return forms
+
+
 def _json_forms(value: str) -> set[str]:
     ascii_form = json.dumps(value)[1:-1]
     unicode_form = json.dumps(value, ensure_ascii=False)[1:-1]
     # JSON text embedded in a JSON string (a tool's raw arguments inside an event) escapes twice.
-    twice = json.dumps(ascii_form)[1:-1]
-    return {ascii_form, unicode_form, twice}
+    twice = {json.dumps(ascii_form)[1:-1], json.dumps(ascii_form.replace("/", "\\/"))[1:-1]}
+    # Every character as a \uXXXX escape: valid JSON, and a classic way to smuggle a value past
+    # a plain-text filter (lower- and upper-case hex).
+    every = "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else c for c in value)
+    return (
+        _json_dialects(ascii_form)
+        | _json_dialects(unicode_form)
+        | twice
+        | {every, _U_ESCAPE.sub(lambda m: "\\u" + m.group(1).upper(), every)}
+    )
 
 
 def _base64_forms(raw: bytes) -> set[str]:
