@@ -307,8 +307,10 @@ def task_run(r: Runner, args: Sequence[str]) -> None:
         r.step("init", r.uv_run("pyclaw", "init", "--yes"))
     say("run: checking config, secrets, database and disk (pyclaw doctor)")
     r.step("doctor", r.uv_run("pyclaw", "doctor"))
-    say("run: starting the daemon in the foreground (pyclaw daemon; Ctrl-C stops it)")
-    r.step("daemon", r.uv_run("pyclaw", "daemon"))
+    # The terminal channel with the default agent (the embedded local model unless a provider
+    # with an API key is configured). The daemon (Telegram, cron) takes this place with issue #6.
+    say("run: starting a conversation with the default agent (pyclaw chat; Ctrl-D ends it)")
+    r.step("chat", r.uv_run("pyclaw", "chat"))
 
 
 def task_fmt(r: Runner, args: Sequence[str]) -> None:

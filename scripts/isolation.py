@@ -8,7 +8,7 @@ For every workspace package, in sequence:
    an index); third-party versions are constrained to ``uv.lock`` (``uv export``), so the uv cache
    serves them; check that exactly that closure of PyClaw distributions got installed;
 3. ``python -c "import pyclaw.<mod>"`` with nothing else installed;
-4. add pytest, pytest-asyncio, hypothesis and the package's ``testing`` extra if it has one (and the
+4. add pytest, pytest-asyncio, pytest-timeout, hypothesis and the package's ``testing`` extra if it has one (and the
    PyClaw wheels that extra names), checking the closure again;
 5. run ``packages/pyclaw-<x>/tests`` with the root pytest config against the installed wheel.
    "No tests collected" (pytest exit 5) is a failure: every package must have tests.
@@ -34,7 +34,7 @@ from pathlib import Path
 from _workspace import TESTING_EXTRAS, WorkspacePackage, load_workspace, pyclaw_closure
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_TOOLS = ("pytest", "pytest-asyncio", "hypothesis")
+TEST_TOOLS = ("pytest", "pytest-asyncio", "pytest-timeout", "hypothesis")
 TIMEOUT_INSTALL = 600
 TIMEOUT_TESTS = 1800
 _SUMMARY_RE = re.compile(r"^=+ (.+) in [\d.]+s.* =+$")

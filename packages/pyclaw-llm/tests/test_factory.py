@@ -138,21 +138,23 @@ def test_sdk_providers_are_built_when_their_sdk_is_installed() -> None:
 
 
 def test_local_delegates_to_pyclaw_llm_local(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[tuple[str, ProviderSettings]] = []
+    built: list[tuple[str, ProviderSettings, object]] = []
     sentinel = OpenAICompatibleProvider("http://127.0.0.1:9/v1", model="x", name="home")
     module = types.ModuleType("pyclaw.llm.local")
 
-    def build_local_provider(name: str, settings: ProviderSettings) -> LLMProvider:
-        built.append((name, settings))
+    def build_local_provider(
+        name: str, settings: ProviderSettings, *, log_dir: object = None
+    ) -> LLMProvider:
+        built.append((name, settings, log_dir))
         return sentinel
 
     module.build_local_provider = build_local_provider  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pyclaw.llm.local", module)
     settings = ProviderSettings(kind="local")
-    provider = build_provider("home", settings)
+    provider = build_provider("home", settings, log_dir="/var/log/pyclaw")
     assert isinstance(provider, RetryingProvider)
     assert provider.inner is sentinel
-    assert built == [("home", settings)]
+    assert built == [("home", settings, "/var/log/pyclaw")]
 
 
 def test_local_without_the_local_module(monkeypatch: pytest.MonkeyPatch) -> None:

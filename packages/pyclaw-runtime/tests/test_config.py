@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -246,3 +247,15 @@ def test_invalid_data_is_never_written(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"providers\.o\.kind"):
         write_config(path, {"providers": {"o": {"kind": "nope"}}})
     assert not path.exists()
+
+
+def test_the_readme_configuration_example_is_valid() -> None:
+    readme = Path(__file__).resolve().parents[3] / "README.md"
+    blocks = re.findall(r"```toml\n(.*?)```", readme.read_text(), flags=re.S)
+    assert blocks, "the README has a TOML example"
+    config = parse_config(blocks[0])
+    profile = config.agent_profile("assistant")
+    assert profile.budget.max_steps == 16
+    assert profile.context_tokens == 8192
+    assert config.tools["exec"] == {"timeout_s": 60}
+    assert config.policy.rules[0].tool == "exec"

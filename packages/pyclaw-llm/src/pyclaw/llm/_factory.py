@@ -8,6 +8,7 @@ The SDK-backed providers are imported here, inside the function that needs them,
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import cast
 
@@ -15,7 +16,7 @@ from pyclaw.llm._retry import RetryingProvider
 from pyclaw.llm._settings import ProviderKind, ProviderSettings
 from pyclaw.meta import LLMProvider, ProviderError
 
-LocalBuilder = Callable[[str, ProviderSettings], LLMProvider]
+LocalBuilder = Callable[..., LLMProvider]
 
 _MODULES: dict[ProviderKind, str] = {
     "openai": "pyclaw.llm.openai",
@@ -63,7 +64,9 @@ def _compat(name: str, settings: ProviderSettings, base_url: str) -> LLMProvider
     )
 
 
-def _local(name: str, settings: ProviderSettings) -> LLMProvider:
+def _local(
+    name: str, settings: ProviderSettings, log_dir: str | os.PathLike[str] | None
+) -> LLMProvider:
     """``pyclaw.llm.local`` builds it when present; without it, a ``local`` provider that names a
     ``base_url`` (an Ollama or llama.cpp server already running) is reached as OpenAI-compatible."""
     try:
@@ -77,10 +80,12 @@ def _local(name: str, settings: ProviderSettings) -> LLMProvider:
         raise ProviderError(
             f"provider {name!r}: kind 'local' is not available in this pyclaw-llm", provider=name
         )
-    return cast("LocalBuilder", build)(name, settings)
+    return cast("LocalBuilder", build)(name, settings, log_dir=log_dir)
 
 
-def _concrete(name: str, settings: ProviderSettings) -> LLMProvider:
+def _concrete(
+    name: str, settings: ProviderSettings, log_dir: str | os.PathLike[str] | None
+) -> LLMProvider:
     kind = settings.kind
     try:
         if kind == "openai-compatible":
@@ -110,7 +115,7 @@ def _concrete(name: str, settings: ProviderSettings) -> LLMProvider:
                 prices=settings.effective_prices() or None,
             )
         if kind == "local":
-            return _local(name, settings)
+            return _local(name, settings, log_dir)
     except ModuleNotFoundError as exc:
         raise _unavailable(name, kind, exc) from exc
     raise ProviderError(
@@ -120,13 +125,16 @@ def _concrete(name: str, settings: ProviderSettings) -> LLMProvider:
     )
 
 
-def build_provider(name: str, settings: ProviderSettings) -> RetryingProvider:
+def build_provider(
+    name: str, settings: ProviderSettings, *, log_dir: str | os.PathLike[str] | None = None
+) -> RetryingProvider:
     """The provider named ``name`` for ``settings``: the concrete client for ``settings.kind``
     wrapped in a ``RetryingProvider`` with ``settings.retry``. Close it (``await p.aclose()`` or
     ``async with``) to close the client's connections.
 
     Raises ``ProviderError`` with one clear line when the kind cannot be built here: a missing
     extra ("provider 'x' needs `pip install pyclaw-llm[openai]`"), a missing model, or kind
-    ``cortensor`` (not available yet).
+    ``cortensor`` (not available yet). ``log_dir`` is where a managed local model server writes
+    its log (kind ``local``).
     """
-    return RetryingProvider(_concrete(name, settings), settings.retry)
+    return RetryingProvider(_concrete(name, settings, log_dir), settings.retry)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pyclaw.runtime._cli_lazy import UnavailableCommand, unavailable_group
 
 daemon = UnavailableCommand("daemon", "Run the daemon in the foreground.")
-chat = UnavailableCommand("chat", "Talk to an agent from the terminal.")
 cron = unavailable_group(
     "cron",
     "Scheduled prompts.",
@@ -16,21 +15,6 @@ cron = unavailable_group(
         "run": "Run a scheduled prompt now.",
     },
 )
-grants = unavailable_group(
-    "grants",
-    "Tool permissions.",
-    {"list": "List grants.", "revoke": "Revoke a grant."},
-)
-approvals = unavailable_group(
-    "approvals",
-    "Pending approval requests.",
-    {
-        "list": "List pending approvals.",
-        "approve": "Approve a request.",
-        "deny": "Deny a request.",
-    },
-)
-tools = unavailable_group("tools", "Available tools.", {"list": "List tools."})
 eval_group = unavailable_group(
     "eval", "Replay recorded sessions as regression checks.", {"replay": "Replay sessions."}
 )

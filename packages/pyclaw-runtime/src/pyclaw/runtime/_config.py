@@ -11,12 +11,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
-from pyclaw.meta import AgentProfile, ConfigError, CronJob
+from pyclaw.meta import AgentProfile, Budget, ConfigError, CronJob
+from pyclaw.policy import PolicyConfig
 from pyclaw.runtime._schedule import check_crontab, check_timezone, parse_duration
 
 ProviderKind = Literal["openai", "anthropic", "openai-compatible", "local", "cortensor"]
@@ -38,6 +40,9 @@ BUILTIN_TOOLS: tuple[str, ...] = (
     "delegate",
 )
 """Tool names an agent may list; third-party tools are ``plugin:<name>`` or a dotted name."""
+
+DEFAULT_AGENT_TOOLS: tuple[str, ...] = tuple(t for t in BUILTIN_TOOLS if t != "delegate")
+"""The tools of an agent whose ``tools`` key is absent (``delegate`` needs a Cortensor router)."""
 
 DEFAULT_PROVIDER = "local"
 DEFAULT_AGENT = "default"
@@ -90,6 +95,19 @@ class TelegramConfig(Section):
     _check_url = field_validator("api_base_url")(_http_url)
 
 
+class PriceConfig(Section):
+    """``[providers.<name>.prices.<model>]``: USD per million tokens (overrides the built-in table)."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+
+    @field_validator("input", "output", "cached_input", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class ProviderConfig(Section):
     """``[providers.<name>]``: one way to reach a model."""
 
@@ -100,6 +118,15 @@ class ProviderConfig(Section):
     model: str | None = None
     session_id: str | None = None
     api_version: str | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    prices: dict[str, PriceConfig] = Field(default_factory=dict[str, PriceConfig])
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return parse_duration(value)
+        return value
 
     _check_url = field_validator("base_url")(_http_url)
 
@@ -159,11 +186,34 @@ class AgentConfig(Section):
     provider: str
     model: str | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    tools: list[str] = Field(default_factory=list[str])
+    tools: list[str] | None = None
+    context_tokens: int | None = Field(default=None, ge=512)
+    """The prompt plus answer budget; default 4096 for a ``local`` provider (the embedded
+    server's window), else 8192 (a cost bound, well under hosted models' windows)."""
+    max_output_tokens: int = Field(default=1024, gt=0)
+    max_steps: int = Field(default=16, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    timeout: float = Field(default=600.0, gt=0)
+    verify: bool = False
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return parse_duration(value)
+        return value
+
+    @field_validator("max_cost_usd", mode="before")
+    @classmethod
+    def _usd(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("tools")
     @classmethod
-    def _known_tools(cls, value: list[str]) -> list[str]:
+    def _known_tools(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
         for name in value:
             check_tool_name(name)
         if len(set(value)) != len(value):
@@ -225,6 +275,10 @@ class PyClawConfig(Section):
     agents: dict[Name, AgentConfig] = Field(default_factory=dict[str, AgentConfig])
     default_agent: str | None = None
     cron: list[CronConfig] = Field(default_factory=list[CronConfig])
+    tools: dict[str, dict[str, JsonValue]] = Field(default_factory=dict[str, dict[str, JsonValue]])
+    """``[tools.<name>]``: each tool's own settings (e.g. ``[tools.exec] timeout_s = 60``)."""
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    """``[policy]``: rules, defaults by risk, approval timeout (see pyclaw-policy)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -254,6 +308,13 @@ class PyClawConfig(Section):
                     key=("agents", name, "provider"),
                     expected=f"one of {providers}",
                 )
+        for tool_name in self.tools:
+            try:
+                check_tool_name(tool_name)
+            except ConfigFieldError as exc:
+                raise ConfigFieldError(
+                    str(exc), key=("tools", tool_name), expected=exc.expected
+                ) from None
         agents = ", ".join(self.agents)
         if self.default_agent not in self.agents:
             raise ConfigFieldError(
@@ -311,7 +372,17 @@ class PyClawConfig(Section):
             provider=agent.provider,
             model=agent.model or self.providers[agent.provider].model,
             system_prompt=agent.system_prompt,
-            tools=tuple(agent.tools),
+            tools=tuple(DEFAULT_AGENT_TOOLS if agent.tools is None else agent.tools),
+            budget=Budget(
+                max_steps=agent.max_steps,
+                max_tokens=agent.max_tokens,
+                max_cost_usd=agent.max_cost_usd,
+                timeout_s=agent.timeout,
+            ),
+            verify=agent.verify,
+            context_tokens=agent.context_tokens
+            or (4096 if self.providers[agent.provider].kind == "local" else 8192),
+            max_output_tokens=agent.max_output_tokens,
         )
 
     def cron_jobs(self) -> list[CronJob]:

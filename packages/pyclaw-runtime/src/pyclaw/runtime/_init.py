@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyclaw.meta import ConfigError
-from pyclaw.runtime._config import DEFAULT_SYSTEM_PROMPT
+from pyclaw.runtime._config import DEFAULT_AGENT_TOOLS, DEFAULT_SYSTEM_PROMPT
 from pyclaw.runtime._config_load import config_from_data, write_config
 from pyclaw.runtime._home import PyClawHome
 from pyclaw.runtime._services import open_database, secret_store
@@ -49,7 +49,9 @@ class InitAnswers:
                 self.agent_name: {
                     "provider": self.provider_name,
                     "system_prompt": self.system_prompt,
-                    "tools": [],
+                    # The embedded 135M model cannot call tools (and 12 tool schemas would take
+                    # most of its 4,096-token window); a hosted model gets every built-in tool.
+                    "tools": [] if self.provider_kind == "local" else list(DEFAULT_AGENT_TOOLS),
                 }
             },
         }

@@ -19,12 +19,15 @@ from typing import Any, Literal
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from pyclaw.meta import Redactor
+
 LogMode = Literal["console", "json"]
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(r"(?i)(token|api[_-]?key|secret|password|passwd|authorization|cookie)")
 _secrets: set[str] = set()
 _lock = threading.Lock()
 _OURS = "_pyclaw_handler"
+_redactor: Redactor | None = None
 
 
 def add_redaction(value: str) -> None:
@@ -34,11 +37,18 @@ def add_redaction(value: str) -> None:
             _secrets.add(value)
 
 
+def use_redactor(redactor: Redactor | None) -> None:
+    """Also pass every logged string through ``redactor`` (registered secrets in all their
+    encodings, and key-shaped strings); the runtime installs its ``SecretRedactor`` here."""
+    global _redactor  # noqa: PLW0603 - one logging configuration per process
+    _redactor = redactor
+
+
 def _scrub(text: str) -> str:
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return text
+    return text if _redactor is None else _redactor.redact(text)
 
 
 def redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
@@ -46,7 +56,7 @@ def redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     for key, value in list(event.items()):
         if _SECRET_KEY.search(key) and value is not None and key != "event":
             event[key] = REDACTED
-        elif isinstance(value, str) and _secrets:
+        elif isinstance(value, str) and (_secrets or _redactor is not None):
             event[key] = _scrub(value)
     return event
 

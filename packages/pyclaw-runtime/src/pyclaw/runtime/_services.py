@@ -8,12 +8,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyclaw.artifact import ARTIFACT_MIGRATIONS, FileArtifactStore
+from pyclaw.memory import MEMORY_MIGRATIONS
+from pyclaw.meta import Redactor
+from pyclaw.policy import POLICY_MIGRATIONS
 from pyclaw.runtime._home import PyClawHome
 from pyclaw.secret import DefaultSecretStore
 from pyclaw.session import SESSION_MIGRATIONS, SQLiteSessionLog
 from pyclaw.storage import Database, Migrations
 
-COMPONENT_MIGRATIONS: tuple[Migrations, ...] = (ARTIFACT_MIGRATIONS, SESSION_MIGRATIONS)
+COMPONENT_MIGRATIONS: tuple[Migrations, ...] = (
+    ARTIFACT_MIGRATIONS,
+    SESSION_MIGRATIONS,
+    MEMORY_MIGRATIONS,
+    POLICY_MIGRATIONS,
+)
 
 
 def open_database(home: PyClawHome, *, migrate: bool = True) -> Database:
@@ -41,11 +49,15 @@ class Services:
 
 
 @contextmanager
-def open_services(home: PyClawHome) -> Generator[Services]:
-    """Open (and migrate) the database, then the artifact store and session log on it."""
+def open_services(home: PyClawHome, *, redactor: Redactor | None = None) -> Generator[Services]:
+    """Open (and migrate) the database, then the artifact store and session log on it.
+
+    With ``redactor``, every event payload is redacted before it is written.
+    """
     db = open_database(home)
     try:
         artifacts = FileArtifactStore(home.artifacts_dir, db)
-        yield Services(home, db, artifacts, SQLiteSessionLog(db, artifacts=artifacts))
+        sessions = SQLiteSessionLog(db, artifacts=artifacts, redactor=redactor)
+        yield Services(home, db, artifacts, sessions)
     finally:
         db.close()

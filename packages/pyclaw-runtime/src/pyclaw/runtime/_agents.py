@@ -1,0 +1,266 @@
+"""The composition root for agents: one ``AgentRuntime`` per process wires the stores, policy,
+approvals, memory, guards, providers, context builders, tool hosts and brains of a home.
+
+Agents are kept hot: each agent's brain (with its provider connection, a managed local model
+server, its tool host and its context caches) is built on first use and reused for every later
+turn until ``aclose()``. ``chat`` uses it in-process today; the daemon uses the same object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pyclaw.brain import AgentBrain, BrainSettings, RunObserver
+from pyclaw.context import DefaultContextBuilder, LLMSummarizer
+from pyclaw.memory import SQLiteMemoryStore
+from pyclaw.meta import (
+    AgentProfile,
+    ApprovalRequest,
+    ControlEvent,
+    LLMProvider,
+    Message,
+    RunRequest,
+    RunResult,
+    SessionInfo,
+    utcnow,
+)
+from pyclaw.os import LocalToolHost, ToolEnv, available_builtin_tools
+from pyclaw.policy import ApprovalBroker, SQLitePolicyEngine
+from pyclaw.runtime._config import PyClawConfig
+from pyclaw.runtime._home import PyClawHome
+from pyclaw.runtime._logging import use_redactor
+from pyclaw.runtime._providers import open_provider
+from pyclaw.runtime._services import Services, open_services, secret_store
+from pyclaw.safety import (
+    GuardChain,
+    RedactingArtifactStore,
+    RedactionGuard,
+    SecretRedactor,
+    UntrustedContentGuard,
+    default_nonce,
+)
+from pyclaw.secret import DefaultSecretStore
+
+Presenter = Callable[[ApprovalRequest], Awaitable[None]]
+
+
+@dataclass
+class HotAgent:
+    """One agent, built once and reused: its profile, provider, tools and brain."""
+
+    profile: AgentProfile
+    provider: LLMProvider
+    tools: LocalToolHost
+    brain: AgentBrain
+    unavailable_tools: dict[str, str] = field(default_factory=dict[str, str])
+
+
+class AgentRuntime:
+    """Runs agents of one home in this process.
+
+    ``present`` is how an approval request reaches a human (the terminal prompt, Telegram
+    buttons); without it requests wait in the approvals table for ``pyclaw approvals approve``.
+    """
+
+    def __init__(
+        self,
+        *,
+        home: PyClawHome,
+        config: PyClawConfig,
+        services: Services,
+        secrets: DefaultSecretStore,
+        redactor: SecretRedactor,
+        present: Presenter | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        brain_settings: BrainSettings | None = None,
+        boundary_nonce: str | None = None,
+    ) -> None:
+        self.home = home
+        self.config = config
+        self.services = services
+        self.secrets = secrets
+        self.redactor = redactor
+        self.clock = clock
+        self.memory = SQLiteMemoryStore(services.db)
+        self.policy = SQLitePolicyEngine(services.db, config.policy, clock=clock)
+        self.approvals = ApprovalBroker(
+            services.db,
+            present=present,
+            clock=clock,
+            timeout_s=config.policy.approval_timeout_s,
+        )
+        self.untrusted = (
+            UntrustedContentGuard()
+            if boundary_nonce is None
+            else UntrustedContentGuard(nonce_factory=lambda: boundary_nonce)
+        )
+        self.guard = GuardChain([RedactionGuard(redactor), self.untrusted])
+        self.brain_settings = brain_settings or BrainSettings(
+            approval_timeout_s=config.policy.approval_timeout_s
+        )
+        self._agents: dict[str, HotAgent] = {}
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        home: PyClawHome,
+        config: PyClawConfig,
+        *,
+        present: Presenter | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        brain_settings: BrainSettings | None = None,
+    ) -> AsyncGenerator[AgentRuntime]:
+        """Open the home's stores and a runtime on them; everything is closed on exit."""
+        secrets = secret_store(home)
+        redactor = await asyncio.to_thread(build_redactor, config, secrets)
+        use_redactor(redactor)
+        with open_services(home, redactor=redactor) as services:
+            nonce = await services.db.run(_boundary_nonce, services)
+            runtime = cls(
+                home=home,
+                config=config,
+                services=services,
+                secrets=secrets,
+                redactor=redactor,
+                present=present,
+                clock=clock,
+                brain_settings=brain_settings,
+                boundary_nonce=nonce,
+            )
+            try:
+                yield runtime
+            finally:
+                await runtime.aclose()
+
+    async def agent(self, name: str | None = None) -> HotAgent:
+        """The hot agent ``name`` (default: ``default_agent``), built on first use."""
+        profile = self.config.agent_profile(name)
+        async with self._lock:
+            hot = self._agents.get(profile.name)
+            if hot is None:
+                hot = await asyncio.to_thread(self._build, profile)
+                self._agents[profile.name] = hot
+            return hot
+
+    def _build(self, profile: AgentProfile) -> HotAgent:
+        provider = open_provider(
+            self.config,
+            profile.provider,
+            self.secrets,
+            log_dir=str(self.home.logs_dir),
+            on_secret=self.redactor.register,
+        )
+        env = ToolEnv(
+            workspace=self.home.workspace_dir,
+            artifacts=RedactingArtifactStore(self.services.artifacts, self.redactor),
+            memory=self.memory,
+            settings=self.config.tools,
+        )
+        tools, unavailable = available_builtin_tools(env, names=profile.tools)
+        host = LocalToolHost(env, tools)
+        context = DefaultContextBuilder(
+            summarizer=LLMSummarizer(provider, profile.model or ""),
+            memory=self.memory,
+            skills=(self.guard_notice(),),
+        )
+        brain = AgentBrain(
+            agent=profile,
+            llm=provider,
+            context=context,
+            tools=host,
+            sessions=self.services.sessions,
+            policy=self.policy,
+            approver=self.approvals,
+            guard=self.guard,
+            settings=self.brain_settings,
+            clock=self.clock,
+            workspace=str(self.home.workspace_dir),
+        )
+        return HotAgent(profile, provider, host, brain, unavailable)
+
+    def guard_notice(self) -> str:
+        """What the system prompt says about the untrusted-content markers of this home."""
+        return self.untrusted.instructions()
+
+    async def session_for(
+        self, *, agent: str, session_id: str | None, channel: str, external_key: str | None = None
+    ) -> SessionInfo:
+        """``session_id``'s session, else a new one for ``agent`` on ``channel``."""
+        if session_id is not None:
+            return await self.services.sessions.get_session(session_id)
+        return await self.services.sessions.create_session(
+            agent=agent, channel=channel, external_key=external_key
+        )
+
+    async def run_turn(
+        self,
+        text: str,
+        *,
+        agent: str | None = None,
+        session_id: str | None = None,
+        channel: str = "cli",
+        origin: ControlEvent | None = None,
+        observer: RunObserver | None = None,
+    ) -> tuple[SessionInfo, RunResult]:
+        """Run one user turn through an agent; returns the session and the run's result."""
+        hot = await self.agent(agent)
+        session = await self.session_for(
+            agent=hot.profile.name, session_id=session_id, channel=channel
+        )
+        request = RunRequest(
+            session_id=session.id,
+            agent=hot.profile.name,
+            input=Message.user(text),
+            origin=origin,
+            budget=hot.profile.budget,
+        )
+        result = await hot.brain.run(request, observer=observer)
+        return session, result
+
+    async def aclose(self) -> None:
+        """Close every hot agent's provider (stopping a managed local model server) and tools."""
+        agents, self._agents = list(self._agents.values()), {}
+        try:
+            for hot in agents:
+                await hot.tools.aclose()
+                close = getattr(hot.provider, "aclose", None)
+                if close is not None:
+                    await close()
+        finally:
+            self.policy.close()
+
+
+NONCE_KEY = "safety.boundary_nonce"
+
+
+def _boundary_nonce(services: Services) -> str:
+    """The home's untrusted-content boundary id: one per home, so results recorded by an earlier
+    process carry the same id the system prompt names now. Content can never carry it: the guard
+    removes any copy of the genuine id from what it wraps."""
+    nonce = services.db.kv_get(NONCE_KEY)
+    if nonce is None:
+        nonce = default_nonce()
+        services.db.kv_set(NONCE_KEY, nonce)
+    return nonce
+
+
+def build_redactor(config: PyClawConfig, secrets: DefaultSecretStore) -> SecretRedactor:
+    """A redactor knowing every secret of the store and every key written into the config.
+
+    Blocking (keyring reads): call it in a thread.
+    """
+    redactor = SecretRedactor()
+    for info in secrets.list():
+        value = secrets.get(info.name)
+        if value:
+            redactor.register(info.name, value)
+    for key, value in config.secret_fields():
+        if not value.startswith("secret:"):
+            redactor.register(key, value)
+    return redactor
