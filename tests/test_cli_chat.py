@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pyclaw.llm.testing import FakeOpenAIServer, FakeReply
 from pyclaw.meta import ToolCall
+from pyclaw.runtime._config import DEFAULT_AGENT_TOOLS
 
 PYCLAW = Path(sysconfig.get_path("scripts")) / "pyclaw"
 
@@ -101,20 +102,7 @@ def test_tools_list(tmp_path: Path) -> None:
     result = pyclaw(home, "tools", "list", "--json")
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    expected = {
-        "read_file",
-        "write_file",
-        "edit_file",
-        "list_dir",
-        "glob",
-        "grep",
-        "exec",
-        "http_fetch",
-        "weather",
-        "browser",
-        "memory_add",
-        "memory_search",
-    }
+    expected = set(DEFAULT_AGENT_TOOLS)  # every built-in but delegate (Cortensor)
     assert expected <= rows.keys()
     assert rows["exec"]["risk"] == "risky"
     assert rows["read_file"]["risk"] == "safe"
