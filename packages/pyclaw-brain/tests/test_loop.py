@@ -14,6 +14,8 @@ from pyclaw.meta import (
     RunRequest,
     RunStatus,
     SummaryEvent,
+    ToolCall,
+    ToolContext,
     Usage,
     UsageError,
 )
@@ -124,7 +126,9 @@ async def test_history_is_read_incrementally_across_steps_and_runs(h) -> None:
     # Each read starts after the last event already known: it never re-reads the session.
     assert h.log.reads == sorted(h.log.reads)
     assert h.log.reads.count(-1) == 1  # the first read of the session
-    assert len(h.log.reads) == 2 + 1  # one read per step (a successful run needs no other)
+    # One read per run, at its first step (for the run_started the log wrote): a later step
+    # follows the brain's own append, which showed nobody else wrote meanwhile.
+    assert len(h.log.reads) == 2
     # The builder got the whole session each step, including the previous run.
     history = h.context.builds[-1]["history"]
     assert [e.seq for e in history] == list(range(len(history)))
@@ -142,6 +146,20 @@ async def test_events_written_by_others_meanwhile_are_seen(h) -> None:
     kinds = [e.kind for e in h.context.builds[-1]["history"]]
     assert "note" in kinds
     assert kinds.count("user_message") == 2
+
+
+async def test_events_written_by_others_during_a_step_are_read_before_the_next(h) -> None:
+    async def busy(call: ToolCall, context: ToolContext) -> str:
+        await h.log.append(h.session_id, NoteEvent(text="written while the tool ran"))
+        return "busy ok"
+
+    h.tools.add("busy", busy)
+    h.llm.script(reply("", call("busy")), reply("done"))
+    await h.run("go")
+    assert len(h.log.reads) == 2  # the gap before the tool result made the second step read
+    kinds = [e.kind for e in h.context.builds[-1]["history"]]
+    assert kinds[-3:] == ["tool_call", "note", "tool_result"]
+    assert [e.seq for e in h.context.builds[-1]["history"]] == list(range(len(kinds)))
 
 
 async def test_summaries_from_the_builder_are_recorded_before_the_request(h) -> None:

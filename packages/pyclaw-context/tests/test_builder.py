@@ -151,7 +151,7 @@ async def test_a_current_message_larger_than_the_budget_overflows(
 
 async def test_default_counter_is_tiktoken_and_loads_off_the_loop(make_log: Any) -> None:
     log = make_log()
-    log.user("hello world")
+    log.user("hello world " * 100)  # 1,200 bytes: the byte bound does not fit, exact counts do
     builder = DefaultContextBuilder()
     built = await builder.build(agent=AGENT, history=log.events, tools=[], budget_tokens=500)
     assert builder.counter.name == "tiktoken:o200k_base"

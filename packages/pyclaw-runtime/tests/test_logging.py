@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +55,20 @@ def test_console_mode_is_human_readable(capsys: pytest.CaptureFixture[str]) -> N
     assert "hunter2" not in err
     assert "not shown" not in err
     assert not err.lstrip().startswith("{")
+
+
+def test_structlog_is_imported_only_when_something_is_logged() -> None:
+    code = (
+        "import logging, sys\n"
+        "from pyclaw.runtime._logging import configure_logging\n"
+        "configure_logging('console')\n"
+        "assert 'structlog' not in sys.modules, 'configuring imported structlog'\n"
+        "logging.getLogger('pyclaw.x').warning('disk is %s', 'low')\n"
+        "assert 'structlog' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "disk is low" in result.stderr
+    assert "warning" in result.stderr.lower()

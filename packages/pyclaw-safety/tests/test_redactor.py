@@ -81,6 +81,21 @@ def test_is_a_redactor() -> None:
     assert isinstance(SecretRedactor(), Redactor)
 
 
+def test_version_grows_only_when_something_new_is_redacted() -> None:
+    redactor = SecretRedactor()
+    assert redactor.version == 0
+    assert redactor.register("db", SECRET)
+    assert redactor.version == 1
+    assert redactor.register("db", SECRET)  # already known: what redact returns is unchanged
+    assert redactor.version == 1
+    assert redactor.register("db", SECRET + "-rotated")
+    assert redactor.version == 2
+    with pytest.warns(ShortSecretWarning):
+        assert not redactor.register("pin", "1234")
+    assert redactor.version == 2
+    assert SecretRedactor({"a": SECRET, "b": SECRET + "x"}).version == 2
+
+
 def test_replacement_is_json_safe() -> None:
     assert replacement("db") == MARK
     assert '"' not in replacement("a.b-c_d:e")

@@ -74,6 +74,14 @@ def test_structlog_processor_redacts_every_string(redactor: SecretRedactor) -> N
     assert SECRET not in json.dumps(out, default=str)
 
 
+def test_structlog_processor_redacts_str_subclasses(redactor: SecretRedactor) -> None:
+    class Tagged(str):
+        __slots__ = ()
+
+    out = redact_structlog(redactor)(None, "info", {"event": Tagged(f"pw {SECRET}"), "n": True})
+    assert out == {"event": f"pw {MARK}", "n": True}
+
+
 def test_structlog_processor_keeps_a_clean_event_as_is(redactor: SecretRedactor) -> None:
     event: dict[str, object] = {"event": "hello", "n": [1, "two"]}
     assert redact_structlog(redactor)(None, "debug", event) is event

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,6 +229,32 @@ async def test_corrupt_or_missing_payload_artifact(
         await log.read(sid)
     report = await log.verify(sid)
     assert (0, "payload artifact is missing") in [(p.seq, p.problem) for p in report.problems]
+
+
+async def test_an_append_takes_one_trip_to_the_worker_unless_it_offloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Database.open(tmp_path / "pyclaw.db") as db:
+        store = MemoryArtifactStore()
+        log = SQLiteSessionLog(db, artifacts=store, inline_limit=1000)
+        sid = await new_session(log)
+        trips: list[str] = []
+        run = db.run
+
+        async def counted(fn: Any, *args: Any) -> Any:
+            trips.append(getattr(fn, "__name__", "?"))
+            return await run(fn, *args)
+
+        monkeypatch.setattr(db, "run", counted)
+        small = await log.append_many(sid, notes(3))
+        assert len(trips) == 1
+        assert [e.seq for e in small] == [0, 1, 2]
+        trips.clear()
+        mixed = await log.append_many(sid, [NoteEvent(text="small"), big_result(2000)])
+        assert len(trips) == 2  # prepared first, then appended once the big text is stored
+        assert [e.seq for e in mixed] == [3, 4]
+        assert len(store.blobs) == 1
+        assert await log.read(sid, after_seq=2) == mixed
 
 
 async def test_offloaded_rows_without_an_artifact_store(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -213,3 +215,21 @@ async def test_cancelled_caller_does_not_break_the_worker(tmp_path: Path) -> Non
         with pytest.raises(asyncio.CancelledError):
             await task
         assert await db.run(lambda: 2) == 2
+
+
+def test_sqlite_utils_is_imported_only_when_used(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pyclaw.storage import Database\n"
+        f"db = Database.open({str(tmp_path / 'lazy.db')!r})\n"
+        "db.kv_set('k', 'v')\n"
+        "assert 'sqlite_utils' not in sys.modules, 'opening and migrating imported sqlite_utils'\n"
+        "assert db.conn.execute('PRAGMA recursive_triggers').fetchone()[0] == 1\n"
+        "assert 'kv' in db.utils.table_names()\n"
+        "assert db.utils is db.utils\n"
+        "db.close()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr

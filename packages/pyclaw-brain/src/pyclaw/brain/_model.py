@@ -34,7 +34,7 @@ PLAN_NOTE = (
 async def call_model(c: Collaborators, st: RunState) -> LLMResponse:
     """Run one step's model call; raise ``RunStop`` when the run cannot go on."""
     rec = st.recorder
-    await rec.sync()
+    await rec.refresh()  # the history the prompt is built from ends where the log does
     try:
         built = await c.context.build(
             agent=c.agent,

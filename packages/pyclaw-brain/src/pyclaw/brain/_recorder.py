@@ -20,6 +20,10 @@ class Recorder:
 
     Every event of the run, including those the session log writes itself (``run_started`` from
     ``start_run``, ``run_finished`` from ``finish_run``), is shown to the observer exactly once.
+
+    ``current`` says whether the history is known to end where the log ends: true after a read,
+    and after an append whose events all directly followed the known history (nobody else wrote
+    in between); false after one that left a gap. ``refresh`` reads only when it is false.
     """
 
     def __init__(
@@ -40,6 +44,7 @@ class Recorder:
         self._timeout = observer_timeout_s
         self._told: set[str] = set()
         self._staged: list[EventPayload] = []
+        self.current = False
 
     @property
     def observed(self) -> bool:
@@ -61,16 +66,24 @@ class Recorder:
             events = await self.sessions.append_many(self.session_id, batch, run_id=self.run_id)
         # Events that do not continue the known history (someone else wrote meanwhile) reach
         # the history, and the observer, with the next sync: the observer sees the log's order.
-        for event in self.history.extend(events):
+        added = self.history.extend(events)
+        self.current = len(added) == len(events)
+        for event in added:
             await self._tell(event)
 
     async def flush(self) -> None:
         """Append the staged events now."""
         await self.add()
 
+    async def refresh(self) -> None:
+        """``sync`` unless the history is known to be current (this run wrote last)."""
+        if not self.current:
+            await self.sync()
+
     async def sync(self) -> None:
         """Read the events appended since the last one in the history (by anyone)."""
         new = await self.sessions.read(self.session_id, after_seq=self.history.last_seq)
+        self.current = True
         for event in self.history.extend(new):
             if event.run_id == self.run_id:
                 await self._tell(event)

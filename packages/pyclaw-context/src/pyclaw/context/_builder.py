@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from pyclaw.context._compact import Compactor
 from pyclaw.context._count import REQUEST_OVERHEAD, count_system, count_tool
 from pyclaw.context._history import SummaryIndex, history_units
+from pyclaw.context._recall import RecallCache, turn_of
 from pyclaw.context._render import Renderer
 from pyclaw.context._settings import ContextSettings
 from pyclaw.context._shrink import TurnShrinker
 from pyclaw.context._summarize import ExtractiveSummarizer, Summarizer
 from pyclaw.context._tokens import TokenCounter, default_counter
+from pyclaw.context._uncut import UncutBuilder
 from pyclaw.meta import (
     AgentProfile,
     BuiltContext,
@@ -41,6 +43,8 @@ class DefaultContextBuilder:
     one builder should live as long as the process.
 
     ``counter`` defaults to tiktoken (``o200k_base``, offline) with the estimate as fallback;
+    until a build needs exact counts it is not even loaded: a prompt that fits whole by upper
+    bounds (see ``_uncut``) is built without it, its ``input_tokens`` then being that bound;
     ``summarizer`` to the deterministic ``ExtractiveSummarizer`` (pass an ``LLMSummarizer`` for
     model-written summaries; it falls back to the extractive one when the model fails).
     """
@@ -65,6 +69,9 @@ class DefaultContextBuilder:
         self.shrinker = TurnShrinker(self.counter, self.settings.cache_size // 4)
         self._tool_tokens: dict[str, int] = {}
         self._prepared = False
+        self.recall = RecallCache()
+        """Memory hits reused across a turn's model calls (``recall.reuse_s``, 30 s by default)."""
+        self._uncut = UncutBuilder.for_counter(self.counter, self.settings.cache_size // 4)
         self._summaries: dict[str, SummaryIndex] = {}  # per session
 
     async def build(
@@ -76,12 +83,26 @@ class DefaultContextBuilder:
         budget_tokens: int,
         query: str | None = None,
     ) -> BuiltContext:
-        if (
-            not self._prepared
-        ):  # loading a tiktoken encoding takes a few hundred ms: not on the loop
+        hits = await self._search(agent, query, history)
+        if not self._prepared:
+            if self._uncut is not None:  # the whole prompt may fit by bounds: no tokenizer needed
+                system, memory_ids = self._system(agent, hits, budget_tokens, self._uncut.counter)
+                uncut = self._uncut.build(
+                    agent=agent,
+                    system=system,
+                    memory_ids=memory_ids,
+                    hits=len(hits),
+                    history=history,
+                    index=self._index(history),
+                    tools=tools,
+                    budget=budget_tokens,
+                    cap=int(self.settings.tool_result_share * budget_tokens),
+                )
+                if uncut is not None:
+                    return uncut
+            # loading a tiktoken encoding takes a few hundred ms: not on the loop
             await asyncio.to_thread(self.counter.prepare)
-            self._prepared = True
-        hits = await self._search(agent, query)
+            self._prepared, self._uncut = True, None
         system, memory_ids = self._system(agent, hits, budget_tokens)
         fixed = REQUEST_OVERHEAD + count_system(self.counter, system)
         fixed += sum(self._tool(t) for t in tools)
@@ -126,22 +147,36 @@ class DefaultContextBuilder:
             tokens = self._tool_tokens[key] = count_tool(self.counter, tool)
         return tokens
 
-    async def _search(self, agent: AgentProfile, query: str | None) -> list[MemoryHit]:
+    async def _search(
+        self, agent: AgentProfile, query: str | None, history: Sequence[SessionEvent]
+    ) -> list[MemoryHit]:
         if self.memory is None or not query or not query.strip() or self.settings.memory_limit == 0:
             return []
+        key = (agent.name, query, turn_of(history))
+        hits = self.recall.get(self.memory, key)
+        if hits is not None:
+            return hits
         try:
             async with asyncio.timeout(self.settings.memory_timeout_s):
-                return await self.memory.search(
+                hits = await self.memory.search(
                     query, agent=agent.name, limit=self.settings.memory_limit
                 )
         except (TimeoutError, PyClawError) as exc:
             _log.warning("memory search failed (%s); building without memories", exc)
             return []
+        self.recall.put(self.memory, key, hits)
+        return hits
 
     def _system(
-        self, agent: AgentProfile, hits: Sequence[MemoryHit], budget: int
+        self,
+        agent: AgentProfile,
+        hits: Sequence[MemoryHit],
+        budget: int,
+        counter: TokenCounter | None = None,
     ) -> tuple[str, tuple[str, ...]]:
-        """The system prompt and the ids of the memories that made it in."""
+        """The system prompt and the ids of the memories that made it in (counted by
+        ``counter``, by default the builder's)."""
+        counter = self.counter if counter is None else counter
         sections = [agent.system_prompt.strip()] if agent.system_prompt.strip() else []
         if self.skills:
             sections.append("## Skills\n\n" + "\n\n".join(s.strip() for s in self.skills))
@@ -149,10 +184,10 @@ class DefaultContextBuilder:
         ids: list[str] = []
         allowance = int(self.settings.memory_share * budget)
         heading = "## Relevant memories\n"
-        spent = self.counter.count(heading)
+        spent = counter.count(heading)
         for hit in hits:
             line = f"- ({hit.item.kind}) {hit.item.text.strip()}"
-            cost = self.counter.count(line) + 1
+            cost = counter.count(line) + 1
             if spent + cost > allowance:
                 continue
             spent += cost

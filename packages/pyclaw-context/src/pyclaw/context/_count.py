@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyclaw.context._tokens import TokenCounter
+from pyclaw.context._tokens import BoundingCounter, TokenCounter
 from pyclaw.meta import (
     ImagePart,
     LLMRequest,
@@ -64,13 +64,21 @@ def count_message(counter: TokenCounter, message: Message) -> int:
     return n + sum(count_part(counter, part) for part in message.parts)
 
 
+def count_stable(counter: TokenCounter, text: str) -> int:
+    """``counter.count(text)`` for a text that recurs across processes (tool schemas, system
+    prompts): a ``BoundingCounter`` remembers its exact count for later processes."""
+    if isinstance(counter, BoundingCounter):
+        return counter.count_stable(text)
+    return counter.count(text)
+
+
 def count_tool(counter: TokenCounter, tool: ToolSpec) -> int:
     body = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
-    return TOOL_OVERHEAD + counter.count(canonical_json(body))
+    return TOOL_OVERHEAD + count_stable(counter, canonical_json(body))
 
 
 def count_system(counter: TokenCounter, system: str | None) -> int:
-    return MESSAGE_OVERHEAD + counter.count(system) if system else 0
+    return MESSAGE_OVERHEAD + count_stable(counter, system) if system else 0
 
 
 def count_request(counter: TokenCounter, request: LLMRequest) -> int:

@@ -1,7 +1,14 @@
-"""Token counters: exact (tiktoken, loaded offline), a conservative estimate, and the automatic pick."""
+"""Token counters: exact (tiktoken, loaded offline), a conservative estimate, and the automatic pick.
+
+The automatic pick (``AutoCounter``, what ``default_counter()`` returns) also gives upper bounds
+without loading anything (``bound``) and remembers exact counts of stable texts across processes
+(``count_stable``, see ``CountCache``): a process whose prompt fits by those bounds never loads
+the tokenizer (~0.5 s and ~75 MB for ``o200k_base``).
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -9,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pyclaw.context._bpe import TokenizerUnavailableError, load_encoding
+from pyclaw.context._count_cache import CountCache
 
 if TYPE_CHECKING:
     import tiktoken
@@ -28,14 +36,42 @@ class TokenCounter(Protocol):
         ...
 
 
-_WORD = re.compile(r"[a-z]+|[A-Z][a-z]*")
-_DIGITS = re.compile(r"[0-9]{1,3}")
-_SPACE_RUN = re.compile(r"\s+")
-_LONG_SPACE_RUN = re.compile(r"\s{2,}")
-_SYMBOL = re.compile(r"[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]")
-_TWO_BYTE = re.compile(r"[\u0080-\u07ff]")
-_THREE_BYTE = re.compile(r"[\u0800-\uffff]")
-_FOUR_BYTE = re.compile(r"[\U00010000-\U0010ffff]")
+@runtime_checkable
+class BoundingCounter(Protocol):
+    """A counter that can bound a count without loading its tokenizer, and remember stable texts.
+
+    Until ``ready`` (the tokenizer loaded or the fallback chosen), ``bound(text)`` is never below
+    the tokenizer's exact count of ``text`` (and equals it when that count is remembered); once
+    ``ready`` it is ``count(text)``. ``count_stable`` is
+    ``count`` for texts that recur across processes (tool schemas, system prompts): their exact
+    counts are remembered for ``bound`` (and ``count``) to use in later processes.
+    """
+
+    @property
+    def ready(self) -> bool: ...
+
+    def bound(self, text: str) -> int: ...
+
+    def count_stable(self, text: str) -> int: ...
+
+
+class _Patterns:
+    """The estimate's regexes, compiled on first use (a few ms that most processes never need)."""
+
+    def __init__(self) -> None:
+        self.word = re.compile(r"[a-z]+|[A-Z][a-z]*")
+        self.digits = re.compile(r"[0-9]{1,3}")
+        self.space_run = re.compile(r"\s+")
+        self.long_space_run = re.compile(r"\s{2,}")
+        self.symbol = re.compile(r"[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]")
+        self.two_byte = re.compile(r"[\u0080-\u07ff]")
+        self.three_byte = re.compile(r"[\u0800-\uffff]")
+        self.four_byte = re.compile(r"[\U00010000-\U0010ffff]")
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    return _Patterns()
 
 
 class EstimateCounter:
@@ -53,15 +89,16 @@ class EstimateCounter:
     def count(self, text: str) -> int:
         if not text:
             return 0
-        words = _WORD.findall(text)
+        p = _patterns()
+        words = p.word.findall(text)
         total = len(words) + sum(map(len, words)) / 5
-        total += len(_DIGITS.findall(text)) + 0.8 * len(_SYMBOL.findall(text))
-        runs = _SPACE_RUN.findall(text)
+        total += len(p.digits.findall(text)) + 0.8 * len(p.symbol.findall(text))
+        runs = p.space_run.findall(text)
         total += 0.3 * len(runs) + 0.25 * (sum(map(len, runs)) - len(runs))
-        total += 0.2 * len(_LONG_SPACE_RUN.findall(text))
+        total += 0.2 * len(p.long_space_run.findall(text))
         if not text.isascii():
-            total += 0.6 * len(_TWO_BYTE.findall(text)) + 1.5 * len(_THREE_BYTE.findall(text))
-            total += 3.0 * len(_FOUR_BYTE.findall(text))
+            total += 0.6 * len(p.two_byte.findall(text)) + 1.5 * len(p.three_byte.findall(text))
+            total += 3.0 * len(p.four_byte.findall(text))
         return math.ceil(total)
 
     def prepare(self) -> None:
@@ -106,9 +143,23 @@ class AutoCounter:
 
     ``backend`` (``"tiktoken"`` or ``"estimate"``) says which one is counting and ``fallback_reason``
     why the estimate was chosen. Reading either resolves the choice (loading the encoding).
+
+    It is also a ``BoundingCounter``: ``bound`` never loads the encoding (the UTF-8 length of a
+    text is an upper bound of its BPE token count: every token is at least one byte), and exact
+    counts of stable texts are kept in ``counts`` (a ``CountCache``, by default
+    ``<PyClaw cache>/token-counts.json``), which ``count`` and ``bound`` consult before loading
+    anything or falling back to bytes.
     """
 
-    def __init__(self, encoding: str = "o200k_base", *, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        encoding: str = "o200k_base",
+        *,
+        cache_dir: Path | None = None,
+        counts: CountCache | None = None,
+    ) -> None:
+        self.encoding = encoding
+        self.counts = counts if counts is not None else CountCache()
         self._tiktoken = TiktokenCounter(encoding, cache_dir=cache_dir)
         self._chosen: TokenCounter | None = None
         self._reason: str | None = None
@@ -141,11 +192,39 @@ class AutoCounter:
     def name(self) -> str:
         return self._resolve().name
 
+    @property
+    def ready(self) -> bool:
+        """Whether the choice is made (``count`` will not load anything)."""
+        return self._chosen is not None
+
     def prepare(self) -> None:
         self._resolve()
 
     def count(self, text: str) -> int:
-        return self._resolve().count(text)
+        if self._chosen is self._tiktoken:
+            return self._tiktoken.count(text)
+        known = self.counts.get(self.encoding, text)
+        return known if known is not None else self._resolve().count(text)
+
+    def count_stable(self, text: str) -> int:
+        """``count(text)`` for a text that recurs across processes: an exact count is remembered."""
+        known = self.counts.get(self.encoding, text)
+        if known is not None:
+            return known
+        tokens = self._resolve().count(text)
+        if self._chosen is self._tiktoken:
+            self.counts.put(self.encoding, text, tokens)
+        return tokens
+
+    def bound(self, text: str) -> int:
+        """An upper bound of ``count(text)`` that never loads the encoding: the count itself once
+        ``ready`` or remembered, else the text's length in UTF-8 bytes."""
+        if self._chosen is not None:
+            return self.count(text)
+        if not text:
+            return 0
+        known = self.counts.get(self.encoding, text)
+        return known if known is not None else len(text.encode("utf-8", "surrogatepass"))
 
 
 def default_counter(encoding: str = "o200k_base", *, cache_dir: Path | None = None) -> AutoCounter:

@@ -25,12 +25,12 @@ from pyclaw.safety._chain import GuardChain
 from pyclaw.safety._fold import fold
 from pyclaw.safety._forms import secret_forms
 from pyclaw.safety._redaction import (
-    RedactionGuard,
     StructlogProcessor,
     redact_model,
     redact_outbound,
     redact_structlog,
 )
+from pyclaw.safety._redaction_guard import RedactionGuard
 from pyclaw.safety._redactor import (
     MIN_SECRET_LENGTH,
     SecretRedactor,

@@ -1,20 +1,11 @@
-"""Redaction applied to whole models, to log events and to outbound text, and ``RedactionGuard``."""
+"""Redaction applied to whole models, to log events and to outbound text."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import TypeVar, cast
 
-from pyclaw.meta import (
-    GuardVetoError,
-    LLMRequest,
-    LLMResponse,
-    Model,
-    Redactor,
-    ToolCall,
-    ToolResult,
-)
+from pyclaw.meta import GuardVetoError, Model, Redactor
 
 M = TypeVar("M", bound=Model)
 
@@ -24,10 +15,14 @@ _Redact = Callable[[str], str]
 def _walk(value: object, redact: _Redact) -> tuple[object, bool]:
     """``value`` (JSON-like data) with every string, dict key included, redacted; and whether
     anything changed. Unchanged containers are returned as the same objects."""
-    if isinstance(value, str):
-        out = redact(value)
-        return out, out != value
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if value is None or kind is int or kind is float or kind is bool:
+        return value, False
+    if kind is str or isinstance(value, str):  # str subclasses too (enum members, markup)
+        text = cast("str", value)
+        out = redact(text)
+        return out, out != text
+    if kind is dict or isinstance(value, Mapping):
         items = cast("Mapping[object, object]", value)
         changed = False
         new: dict[object, object] = {}
@@ -55,6 +50,11 @@ def redact_model(model: M, redactor: Redactor) -> M:
     identity. Raises ``GuardVetoError`` when the redacted data no longer validates (a redacted
     field with a strict pattern): sending the unredacted model is never the fallback.
     """
+    return redact_within(model, redactor, type(model).__name__)
+
+
+def redact_within(model: M, redactor: Redactor, whole: str) -> M:
+    """``redact_model``; ``whole`` names what ``model`` is part of, for the veto's message."""
     data = model.model_dump(mode="json")
     new, changed = _walk(data, redactor.redact)
     if not changed:
@@ -63,8 +63,23 @@ def redact_model(model: M, redactor: Redactor) -> M:
         return type(model).model_validate(new)
     except ValueError as exc:  # pydantic's ValidationError
         raise GuardVetoError(
-            f"redacting secrets made the {type(model).__name__} invalid; it was not sent"
+            f"redacting secrets made the {whole} invalid; it was not sent"
         ) from exc
+
+
+def text_size(value: object) -> int:
+    """Roughly how many characters of text ``value`` (a model, or JSON-like data) holds: what
+    redacting it scans. Cheap: no copies, no serialization."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Model):
+        return sum(text_size(v) for v in cast("dict[str, object]", value.__dict__).values())
+    if isinstance(value, dict):
+        items = cast("dict[object, object]", value).items()
+        return sum(text_size(k) + text_size(v) for k, v in items)
+    if isinstance(value, list | tuple):
+        return sum(text_size(v) for v in cast("list[object] | tuple[object, ...]", value))
+    return 8
 
 
 def redact_outbound(text: str, redactor: Redactor) -> str:
@@ -93,34 +108,3 @@ def redact_structlog(redactor: Redactor) -> StructlogProcessor:
         return cast("EventDict", new)
 
     return processor
-
-
-class RedactionGuard:
-    """A ``Guard`` that removes secrets from what goes to the model and what comes back.
-
-    ``before_llm`` redacts the request (messages, system prompt, tool specs) before it leaves for
-    a possibly remote provider; ``after_llm`` redacts the response and ``after_tool`` the tool
-    result, so a tool echoing an API key never reaches the model, the session log or a channel. A
-    hook returns the same object when nothing matched and a new one otherwise, which the brain
-    records as a transform. ``before_tool`` passes calls through: rewriting arguments would run a
-    different call than the one policy approved. Redaction runs in a worker thread.
-    """
-
-    def __init__(self, redactor: Redactor) -> None:
-        self._redactor = redactor
-
-    @property
-    def redactor(self) -> Redactor:
-        return self._redactor
-
-    async def before_llm(self, request: LLMRequest) -> LLMRequest:
-        return await asyncio.to_thread(redact_model, request, self._redactor)
-
-    async def after_llm(self, response: LLMResponse) -> LLMResponse:
-        return await asyncio.to_thread(redact_model, response, self._redactor)
-
-    async def before_tool(self, call: ToolCall) -> ToolCall:
-        return call
-
-    async def after_tool(self, result: ToolResult) -> ToolResult:
-        return await asyncio.to_thread(redact_model, result, self._redactor)

@@ -72,6 +72,7 @@ class SecretRedactor:
         self._secrets: dict[str, set[str]] = {}
         self._patterns = patterns
         self._matcher: _Matcher | None = None
+        self._version = 0
         for name, value in (secrets or {}).items():
             self.register(name, value)
 
@@ -80,6 +81,15 @@ class SecretRedactor:
         """The names of the secrets being redacted, sorted."""
         with self._lock:
             return tuple(sorted(n for n, values in self._secrets.items() if values))
+
+    @property
+    def version(self) -> int:
+        """A counter that grows whenever ``register`` adds a value to redact.
+
+        What was redacted under one version may hold a secret registered since, so a cache of
+        redacted text is valid only while the version it was made under is current.
+        """
+        return self._version
 
     def register(self, name: str, value: str) -> bool:
         """Redact ``value`` from now on as ``[REDACTED:<name>]``; returns whether it will be.
@@ -101,8 +111,11 @@ class SecretRedactor:
             )
             return False
         with self._lock:
-            self._secrets.setdefault(name, set()).add(value)
-            self._matcher = None
+            values = self._secrets.setdefault(name, set())
+            if value not in values:
+                values.add(value)
+                self._matcher = None
+                self._version += 1
         return True
 
     def _build(self) -> _Matcher:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from pydantic import JsonValue
 
@@ -103,12 +104,16 @@ class SQLiteSessionLog:
         """Render one payload (on the loop: run payloads are small) and offload it if large."""
         return await self._offload(prepare(payload, self.redactor))
 
-    async def _offload(self, item: PreparedPayload) -> PreparedPayload:
+    def _oversized(self, item: PreparedPayload) -> bool:
+        """Whether ``item``'s text goes to the artifact store rather than into the row."""
         if self.artifacts is None or len(item.text) * 4 <= self.inline_limit:
+            return False
+        return len(item.text.encode("utf-8")) > self.inline_limit
+
+    async def _offload(self, item: PreparedPayload) -> PreparedPayload:
+        if self.artifacts is None or not self._oversized(item):
             return item
         data = item.text.encode("utf-8")
-        if len(data) <= self.inline_limit:
-            return item
         ref = await self.artifacts.put(
             data, media_type="application/json", name=f"{item.payload.kind}.json"
         )
@@ -119,8 +124,13 @@ class SQLiteSessionLog:
 
     def _prepare_and_append(
         self, session_id: str, payloads: Sequence[EventPayload], run_id: str | None
-    ) -> list[SessionEvent]:
-        return self._core.append(session_id, self._prepare_all(payloads), run_id)
+    ) -> list[SessionEvent] | list[PreparedPayload]:
+        """The appended events; or, when a payload must go to the artifact store first, the
+        prepared payloads, nothing appended."""
+        items = self._prepare_all(payloads)
+        if any(self._oversized(item) for item in items):
+            return items
+        return self._core.append(session_id, items, run_id)
 
     async def append(
         self, session_id: str, payload: EventPayload, *, run_id: str | None = None
@@ -132,13 +142,13 @@ class SQLiteSessionLog:
     ) -> list[SessionEvent]:
         """Append ``payloads`` in one transaction: all of them or none.
 
-        Rendering, redaction, sealing and the INSERT all run on the database worker; with an
-        artifact store, large payload texts are stored there between two trips to the worker.
+        Rendering, redaction, sealing and the INSERT all run in one trip to the database worker;
+        payload texts too large to keep inline go to the artifact store between two trips.
         """
-        if self.artifacts is None:
-            return await self.db.run(self._prepare_and_append, session_id, payloads, run_id)
-        items = await self.db.run(self._prepare_all, payloads)
-        items = [await self._offload(item) for item in items]
+        done = await self.db.run(self._prepare_and_append, session_id, payloads, run_id)
+        if not done or isinstance(done[0], SessionEvent):
+            return cast("list[SessionEvent]", done)
+        items = [await self._offload(item) for item in cast("list[PreparedPayload]", done)]
         return await self.db.run(self._core.append, session_id, items, run_id)
 
     async def _texts(self, rows: Sequence[StoredEvent]) -> dict[str, str]:

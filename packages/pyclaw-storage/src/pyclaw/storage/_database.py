@@ -10,9 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, TypeVarTuple
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Self, TypeVar, TypeVarTuple
 
 from pyclaw.meta import AppliedMigration, StorageError
 from pyclaw.storage import _schema
@@ -20,6 +18,9 @@ from pyclaw.storage._connect import MEMORY, connect
 from pyclaw.storage._core import CORE_MIGRATIONS
 from pyclaw.storage._migrations import Migration, Migrations
 from pyclaw.storage._script import split_script
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -30,7 +31,8 @@ class Database:
 
     One connection (WAL for files, ``synchronous=NORMAL``, foreign keys on, 5 s busy timeout) with
     explicit transactions. ``conn`` is the raw ``sqlite3`` connection for hot paths; ``utils`` is a
-    ``sqlite_utils.Database`` over the same connection for schema work, queries and bulk inserts.
+    ``sqlite_utils.Database`` over the same connection for schema work, queries and bulk inserts
+    (made on first use: sqlite-utils costs ~50 ms of imports that the hot paths never need).
     Every use of the connection is serialized by a re-entrant lock; async code goes through
     ``await db.run(fn, *args)``, which runs ``fn`` on this database's single worker thread.
     """
@@ -38,7 +40,8 @@ class Database:
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
         """Wrap an open connection; use ``Database.open`` instead."""
         self.conn = conn
-        self.utils = sqlite_utils.Database(conn, execute_plugins=False)
+        conn.execute("PRAGMA recursive_triggers=on")  # as sqlite_utils.Database sets it
+        self._utils: sqlite_utils.Database | None = None
         self._path = path
         self._lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
@@ -70,6 +73,19 @@ class Database:
             db.close()
             raise
         return db
+
+    @property
+    def utils(self) -> sqlite_utils.Database:
+        """A ``sqlite_utils.Database`` over ``conn`` (made, and sqlite-utils imported, on first use)."""
+        utils = self._utils
+        if utils is None:
+            import sqlite_utils  # noqa: PLC0415 - lazy: schema work and bulk use only
+
+            with self._lock:
+                if self._utils is None:
+                    self._utils = sqlite_utils.Database(self.conn, execute_plugins=False)
+                utils = self._utils
+        return utils
 
     @property
     def path(self) -> Path | None:
