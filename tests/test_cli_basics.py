@@ -40,10 +40,6 @@ SPEC_COMMANDS = {
 UNAVAILABLE: list[tuple[str, list[str]]] = [
     ("daemon", ["daemon"]),
     ("runs stop", ["runs", "stop", "run_1"]),
-    ("cron add", ["cron", "add", "--name", "x", "--every", "30s", "--prompt", "p"]),
-    ("cron list", ["cron", "list", "--json"]),
-    ("cron rm", ["cron", "rm", "x"]),
-    ("cron run", ["cron", "run", "x"]),
     ("eval replay", ["eval", "replay", "ses_1"]),
 ]
 API_KEY = "sk-test-0123456789abcdef"
@@ -117,7 +113,7 @@ def test_help_lists_every_spec_command() -> None:
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name))
         for sub in subcommands:
             assert sub in line, (name, sub, line)
-    for name in ("daemon", "cron", "eval"):
+    for name in ("daemon", "eval"):
         assert "(not yet available)" in next(
             line for line in result.stdout.splitlines() if line.strip().startswith(name)
         )
@@ -339,10 +335,10 @@ def test_db_migrate(home: Path) -> None:
     assert first.code == 0, first.err
     assert "applied session 1: create sessions, events and runs" in first.out
     assert first.out.splitlines()[-1].startswith(
-        "migrated: artifact 1, memory 1, policy 1, session "
+        "migrated: artifact 1, cron 1, memory 1, policy 1, session "
     )
     second = invoke("db", "migrate")
-    assert second.out.startswith("up to date: artifact 1, memory 1, policy 1, session ")
+    assert second.out.startswith("up to date: artifact 1, cron 1, memory 1, policy 1, session ")
     assert second.out.count("\n") == 1
 
 

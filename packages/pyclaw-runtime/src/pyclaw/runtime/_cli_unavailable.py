@@ -5,16 +5,6 @@ from __future__ import annotations
 from pyclaw.runtime._cli_lazy import UnavailableCommand, unavailable_group
 
 daemon = UnavailableCommand("daemon", "Run the daemon in the foreground.")
-cron = unavailable_group(
-    "cron",
-    "Scheduled prompts.",
-    {
-        "add": "Add a scheduled prompt.",
-        "list": "List scheduled prompts.",
-        "rm": "Remove a scheduled prompt.",
-        "run": "Run a scheduled prompt now.",
-    },
-)
 eval_group = unavailable_group(
     "eval", "Replay recorded sessions as regression checks.", {"replay": "Replay sessions."}
 )

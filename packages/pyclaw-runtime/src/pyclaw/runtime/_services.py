@@ -11,6 +11,7 @@ from pyclaw.artifact import ARTIFACT_MIGRATIONS, FileArtifactStore
 from pyclaw.memory import MEMORY_MIGRATIONS
 from pyclaw.meta import Redactor
 from pyclaw.policy import POLICY_MIGRATIONS
+from pyclaw.runtime._cron_schema import CRON_MIGRATIONS
 from pyclaw.runtime._home import PyClawHome
 from pyclaw.secret import DefaultSecretStore
 from pyclaw.session import SESSION_MIGRATIONS, SQLiteSessionLog
@@ -21,6 +22,7 @@ COMPONENT_MIGRATIONS: tuple[Migrations, ...] = (
     SESSION_MIGRATIONS,
     MEMORY_MIGRATIONS,
     POLICY_MIGRATIONS,
+    CRON_MIGRATIONS,
 )
 
 

@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chat": (f"{_M}chat:chat", "Talk to an agent from the terminal (or send one message: -m)."),
     "sessions": (f"{_M}sessions:sessions", "Recorded sessions: list | show | export | verify."),
     "runs": (f"{_M}runs:runs", f"Agent runs: list | show | stop {NOT_YET[:-1]}: stop)."),
-    "cron": (f"{_M}unavailable:cron", f"Scheduled prompts: add | list | rm | run {NOT_YET}."),
+    "cron": (f"{_M}cron:cron", "Scheduled prompts: add | list | rm | run."),
     "grants": (f"{_M}policy:grants", "Tool permissions: list | revoke."),
     "approvals": (f"{_M}policy:approvals", "Pending approvals: list | approve | deny."),
     "tools": (f"{_M}tools:tools", "Tools agents can call: list."),
