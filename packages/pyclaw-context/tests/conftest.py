@@ -46,7 +46,8 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 class Log:
     """A hash-chained event list, appended to the way a SessionLog does."""
 
-    def __init__(self) -> None:
+    def __init__(self, session_id: str = "ses_t") -> None:
+        self.session_id = session_id
         self.events: list[SessionEvent] = []
 
     def add(self, *payloads: EventPayload) -> list[SessionEvent]:
@@ -54,7 +55,7 @@ class Log:
         for payload in payloads:
             prev = self.events[-1].hash if self.events else GENESIS_HASH
             ev = SessionEvent.seal(
-                session_id="ses_t", seq=len(self.events), payload=payload, prev_hash=prev
+                session_id=self.session_id, seq=len(self.events), payload=payload, prev_hash=prev
             )
             self.events.append(ev)
             out.append(ev)

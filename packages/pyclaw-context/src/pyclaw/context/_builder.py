@@ -39,8 +39,9 @@ class DefaultContextBuilder:
     ``settings.memory_share`` of the budget). History follows as messages: recorded summaries in
     place of the events they cover, then raw turns. When it does not fit, old turns are summarized
     (see ``ContextSettings``); new summaries come back in ``BuiltContext.summaries`` for the caller
-    to append to the session log. Token counts are cached per event, per turn and per summary, so
-    one builder should live as long as the process.
+    to append to the session log. Token counts are cached per event, per turn and per summary,
+    and each session's history is walked incrementally as it grows (``SummaryIndex``), so one
+    builder should live as long as the process.
 
     ``counter`` defaults to tiktoken (``o200k_base``, offline) with the estimate as fallback;
     until a build needs exact counts it is not even loaded: a prompt that fits whole by upper
