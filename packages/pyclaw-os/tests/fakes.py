@@ -7,8 +7,11 @@ with other packages' helpers under ``--import-mode=importlib``).
 from __future__ import annotations
 
 import hashlib
+import ssl
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from pyclaw.meta import (
@@ -47,6 +50,28 @@ class MemoryArtifacts:
     async def exists(self, ref: ArtifactRef | str) -> bool:
         key = ref.sha256 if isinstance(ref, ArtifactRef) else ref.rsplit(":", 1)[-1]
         return key in self.blobs
+
+
+class LoopbackHTTPServer:
+    """A ``ThreadingHTTPServer`` on 127.0.0.1 (optionally TLS) serving in a daemon thread."""
+
+    def __init__(
+        self, handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
 
 
 class FakeMemory:

@@ -6,20 +6,19 @@ extra); in the full run Chromium must be installed (``apt-get install chromium``
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 import pytest_asyncio
+from pyclaw_os_fakes import LoopbackHTTPServer, MemoryArtifacts
 from pydantic import JsonValue
 
-from pyclaw.meta import ArtifactRef, RiskLevel, ToolContext, ToolError
+from pyclaw.meta import RiskLevel, ToolContext, ToolError
 from pyclaw.os._netguard import NetworkBlockedError, StaticResolver
 from pyclaw.os._tool import ToolEnv, ToolRun
 from pyclaw.os.browser import BrowserArgs, BrowserTool, find_chromium
@@ -78,36 +77,11 @@ class Site:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackHTTPServer(Handler)
+        self.port = self._server.port
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join()
-
-
-class FakeArtifacts:
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-
-    async def put(
-        self, data: bytes, *, media_type: str = "application/octet-stream", name: str | None = None
-    ) -> ArtifactRef:
-        digest = hashlib.sha256(data).hexdigest()
-        self.blobs[digest] = data
-        return ArtifactRef(sha256=digest, size=len(data), media_type=media_type, name=name)
-
-    async def get(self, ref: ArtifactRef | str) -> bytes:
-        return self.blobs[ref.sha256 if isinstance(ref, ArtifactRef) else ref]
-
-    async def exists(self, ref: ArtifactRef | str) -> bool:
-        return (ref.sha256 if isinstance(ref, ArtifactRef) else ref) in self.blobs
+        self._server.close()
 
 
 @pytest.fixture
@@ -132,7 +106,7 @@ async def tool() -> AsyncIterator[BrowserTool]:
 def make_run(
     tmp_path: Path,
     settings: Mapping[str, JsonValue],
-    artifacts: FakeArtifacts | None = None,
+    artifacts: MemoryArtifacts | None = None,
     *,
     session: str,
 ) -> ToolRun:
@@ -153,7 +127,7 @@ async def test_form_fill_click_extract_screenshot(
     tool: BrowserTool, site: Site, tmp_path: Path
 ) -> None:
     assert tool.spec().risk is RiskLevel.RISKY
-    store = FakeArtifacts()
+    store = MemoryArtifacts()
     run = make_run(tmp_path, {"allow_private": True}, store, session="ses_form")
     base = f"http://127.0.0.1:{site.port}"
     opened = await act(tool, run, action="open", url=f"{base}/form")

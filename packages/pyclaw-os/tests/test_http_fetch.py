@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import hashlib
 import ipaddress
 import shutil
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pyclaw_os_fakes import LoopbackHTTPServer, MemoryArtifacts
 from pydantic import JsonValue
 
-from pyclaw.meta import ArtifactRef, ConfigError, RiskLevel, ToolContext, ToolError
+from pyclaw.meta import ConfigError, RiskLevel, ToolContext, ToolError
 from pyclaw.os._http_fetch import HttpFetchArgs, HttpFetchTool
 from pyclaw.os._netfetch import default_ssl_context
 from pyclaw.os._netguard import NetworkBlockedError, StaticResolver
@@ -78,20 +77,11 @@ class Server:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackHTTPServer(Handler, tls)
+        self.port = self._server.port
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join()
+        self._server.close()
 
 
 @pytest.fixture
@@ -120,30 +110,10 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-class FakeArtifacts:
-    """An in-memory ArtifactStore."""
-
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-
-    async def put(
-        self, data: bytes, *, media_type: str = "application/octet-stream", name: str | None = None
-    ) -> ArtifactRef:
-        digest = hashlib.sha256(data).hexdigest()
-        self.blobs[digest] = data
-        return ArtifactRef(sha256=digest, size=len(data), media_type=media_type, name=name)
-
-    async def get(self, ref: ArtifactRef | str) -> bytes:
-        return self.blobs[ref.sha256 if isinstance(ref, ArtifactRef) else ref]
-
-    async def exists(self, ref: ArtifactRef | str) -> bool:
-        return (ref.sha256 if isinstance(ref, ArtifactRef) else ref) in self.blobs
-
-
 def make_run(
     tmp_path: Path,
     settings: Mapping[str, JsonValue] | None = None,
-    artifacts: FakeArtifacts | None = None,
+    artifacts: MemoryArtifacts | None = None,
 ) -> ToolRun:
     env = ToolEnv(
         workspace=tmp_path, artifacts=artifacts, settings={"http_fetch": dict(settings or {})}
@@ -414,7 +384,7 @@ async def test_body_is_capped_and_gzip_bombs_stay_small(server: Server, tmp_path
 async def test_binary_body_goes_to_an_artifact(server: Server, tmp_path: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
     server.routes["/img/logo.png"] = Route(200, {"Content-Type": "image/png"}, png)
-    store = FakeArtifacts()
+    store = MemoryArtifacts()
     url = f"http://127.0.0.1:{server.port}/img/logo.png"
     out = await fetch(HttpFetchTool(), make_run(tmp_path, {"allow_private": True}, store), url)
     [ref] = out.artifacts

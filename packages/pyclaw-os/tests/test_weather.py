@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pyclaw_os_fakes import LoopbackHTTPServer
 from pydantic import ValidationError
 
 from pyclaw.meta import RiskLevel, ToolContext, ToolError
@@ -130,13 +130,8 @@ class FakeOpenMeteo:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackHTTPServer(Handler)
+        self.base = f"http://127.0.0.1:{self._server.port}"
 
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if path == "/v1/search":
@@ -158,9 +153,7 @@ class FakeOpenMeteo:
         return [p for p, _ in self.requests]
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join()
+        self._server.close()
 
 
 @pytest.fixture
