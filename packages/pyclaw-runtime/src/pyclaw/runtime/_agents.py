@@ -9,10 +9,12 @@ turn until ``aclose()``. ``chat`` uses it in-process today; the daemon uses the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pyclaw.brain import AgentBrain, BrainSettings, RunObserver
 from pyclaw.context import DefaultContextBuilder, LLMSummarizer
@@ -28,7 +30,14 @@ from pyclaw.meta import (
     SessionInfo,
     utcnow,
 )
-from pyclaw.os import LocalToolHost, ToolEnv, available_builtin_tools
+from pyclaw.os import (
+    LocalToolHost,
+    Tool,
+    ToolEnv,
+    ToolRegistry,
+    available_builtin_tools,
+    builtin_tool_names,
+)
 from pyclaw.policy import ApprovalBroker, SQLitePolicyEngine
 from pyclaw.runtime._config import PyClawConfig
 from pyclaw.runtime._home import PyClawHome
@@ -46,6 +55,7 @@ from pyclaw.safety import (
 from pyclaw.secret import DefaultSecretStore
 
 Presenter = Callable[[ApprovalRequest], Awaitable[None]]
+log = logging.getLogger("pyclaw.runtime")
 
 
 @dataclass
@@ -162,7 +172,9 @@ class AgentRuntime:
             memory=self.memory,
             settings=self.config.tools,
         )
-        tools, unavailable = available_builtin_tools(env, names=profile.tools)
+        tools, unavailable = agent_tools(env, profile.tools)
+        for name, reason in unavailable.items():
+            log.warning("agent %s: tool %s is unavailable here: %s", profile.name, name, reason)
         host = LocalToolHost(env, tools)
         context = DefaultContextBuilder(
             summarizer=LLMSummarizer(provider, profile.model or ""),
@@ -234,6 +246,25 @@ class AgentRuntime:
                     await close()
         finally:
             self.policy.close()
+
+
+def agent_tools(env: ToolEnv, names: Sequence[str]) -> tuple[list[Tool[Any]], dict[str, str]]:
+    """The tools an agent names: built-ins by name, the rest (``plugin:<name>`` or a dotted name)
+    from the ``pyclaw.tools`` entry points; what cannot be built is returned as ``name -> why``."""
+    builtin = set(builtin_tool_names())
+    tools, unavailable = available_builtin_tools(env, names=[n for n in names if n in builtin])
+    wanted = [n for n in names if n not in builtin]
+    if wanted:
+        registry = ToolRegistry()
+        loaded = registry.load_entry_points(env, under_pytest=True)
+        for name in wanted:
+            found = registry.get(name.removeprefix("plugin:"))
+            if found is not None:
+                tools.append(found)
+            else:
+                why = "; ".join(e.message for e in loaded.errors) or "no pyclaw.tools plug-in"
+                unavailable[name] = f"not installed ({why})"
+    return tools, unavailable
 
 
 NONCE_KEY = "safety.boundary_nonce"

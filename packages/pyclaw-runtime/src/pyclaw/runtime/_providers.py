@@ -9,6 +9,7 @@ no API key is configured.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -39,8 +40,6 @@ def provider_settings(
     neither falls back to ``OPENAI_API_KEY``/``ANTHROPIC_API_KEY`` and fails with one clear line
     when that is unset too.
     """
-    import os
-
     from pydantic import SecretStr
 
     from pyclaw.llm import ModelPrice, ProviderSettings

@@ -35,7 +35,7 @@ def tool_listing(home: PyClawHome, config: PyClawConfig, *, agent: str | None) -
     builtin = builtin_tool_names()
     names = [n for n in (wanted or builtin) if n in builtin]
     tools, unavailable = available_builtin_tools(
-        env, names=[n for n in names if n[:7] != "memory_"]
+        env, names=[n for n in names if not n.startswith("memory_")]
     )
     specs = {t.name: t.spec() for t in tools}
     rows: list[ToolRow] = []
