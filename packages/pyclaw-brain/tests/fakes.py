@@ -61,6 +61,10 @@ from pyclaw.meta import RiskLevel as Risk
 # -- session log ---------------------------------------------------------------------------------
 
 
+class Killed(Exception):  # noqa: N818 - named for what it simulates
+    """The simulated process died (``kill -9``): nothing it does reaches the session log anymore."""
+
+
 class MemorySessionLog:
     """An in-memory ``SessionLog`` with the real one's semantics: hash-chained events sealed with
     ``SessionEvent.seal``, ``start_run``/``finish_run`` appending ``run_started``/``run_finished``,
@@ -72,6 +76,30 @@ class MemorySessionLog:
         self.runs: dict[str, RunRecord] = {}
         self.reads: list[int] = []
         self.fail_appends_of: str | None = None
+        self.dead = False
+        self.kill_before: str | None = None
+        """The process dies just before writing an event of this kind (see ``kill``)."""
+
+    def kill(self) -> None:
+        """Simulate ``kill -9``: from now on every call fails and nothing more is written."""
+        self.dead = True
+
+    def restart(self) -> None:
+        """A new process opens the same log: what was written before the kill is all there is."""
+        self.dead = False
+        self.kill_before = None
+
+    def _alive(self) -> None:
+        if self.dead:
+            raise Killed("the process is dead")
+
+    async def mark_interrupted(self) -> list[RunRecord]:
+        """Close every run still ``running`` as ``interrupted`` (what the daemon does on start)."""
+        error = ErrorInfo(type="Interrupted", message="the process stopped", retryable=True)
+        running = [r.id for r in self.runs.values() if r.status is RunStatus.RUNNING]
+        return [
+            await self.finish_run(rid, status=RunStatus.INTERRUPTED, error=error) for rid in running
+        ]
 
     async def create_session(
         self,
@@ -121,8 +149,12 @@ class MemorySessionLog:
     def _append(
         self, session_id: str, payloads: Sequence[EventPayload], run_id: str | None
     ) -> list[SessionEvent]:
+        self._alive()
         events = self._events(session_id)
         for payload in payloads:
+            if payload.kind == self.kill_before:
+                self.kill()
+                raise Killed(f"the process died before writing a {payload.kind} event")
             if payload.kind == self.fail_appends_of:
                 self.fail_appends_of = None  # fails once
                 raise RuntimeError(f"disk full while writing a {payload.kind} event")
@@ -151,6 +183,7 @@ class MemorySessionLog:
     async def read(
         self, session_id: str, *, after_seq: int = -1, limit: int | None = None
     ) -> list[SessionEvent]:
+        self._alive()
         self.reads.append(after_seq)
         found = [e for e in self._events(session_id) if e.seq > after_seq]
         return found if limit is None else found[:limit]
@@ -164,6 +197,7 @@ class MemorySessionLog:
     async def start_run(
         self, session_id: str, *, agent: str, run_id: str | None = None, trigger: str | None = None
     ) -> RunRecord:
+        self._alive()
         self._events(session_id)
         rid = run_id or new_id("run")
         if rid in self.runs:
@@ -189,6 +223,7 @@ class MemorySessionLog:
         cost_usd: float | None = None,
         error: ErrorInfo | None = None,
     ) -> RunRecord:
+        self._alive()
         record = await self.get_run(run_id)
         if record.status.terminal or not status.terminal:
             raise UsageError(f"cannot finish run {run_id} ({record.status} -> {status})")
@@ -542,6 +577,16 @@ class RecordingObserver:
         self.texts.append(delta)
         if self.fail:
             raise RuntimeError("observer broke")
+
+
+def killing(log: MemorySessionLog) -> Callable[..., Awaitable[Any]]:
+    """A tool handler or model step that kills the process (``log.kill()``) where it runs."""
+
+    async def die(*_: Any) -> Any:
+        log.kill()
+        raise Killed("kill -9")
+
+    return die
 
 
 async def eventually(predicate: Callable[[], bool], within_s: float = 5.0) -> None:

@@ -73,7 +73,14 @@ def test_history_cache_evicts_the_least_recently_used() -> None:
 
 
 def test_public_api() -> None:
-    assert set(pyclaw.brain.__all__) == {"AgentBrain", "BrainSettings", "RunObserver", "PLAN_NOTE"}
+    assert set(pyclaw.brain.__all__) == {
+        "AgentBrain",
+        "BrainSettings",
+        "RunObserver",
+        "PLAN_NOTE",
+        "RESUME_TRIGGER",
+        "resumed_from",
+    }
     assert isinstance(RunObserver, type)
 
 

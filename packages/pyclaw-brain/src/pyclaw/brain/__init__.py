@@ -7,6 +7,14 @@ LLM provider, context builder, tool host, session log, policy, approver and guar
 
 from pyclaw.brain._brain import AgentBrain
 from pyclaw.brain._model import PLAN_NOTE
+from pyclaw.brain._resume import RESUME_TRIGGER, resumed_from
 from pyclaw.brain._settings import BrainSettings, RunObserver
 
-__all__ = ["PLAN_NOTE", "AgentBrain", "BrainSettings", "RunObserver"]
+__all__ = [
+    "PLAN_NOTE",
+    "RESUME_TRIGGER",
+    "AgentBrain",
+    "BrainSettings",
+    "RunObserver",
+    "resumed_from",
+]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pyclaw.brain._approval import ask_approval
 from pyclaw.brain._calls import bad_arguments, refused, unknown_tool
+from pyclaw.brain._resume import RERUN_REASON, replayed
 from pyclaw.brain._state import Collaborators, RunState
 from pyclaw.meta import (
     ErrorInfo,
@@ -16,6 +17,7 @@ from pyclaw.meta import (
     GuardActionEvent,
     GuardVetoError,
     PolicyDecisionEvent,
+    RiskLevel,
     ToolCall,
     ToolCallEvent,
     ToolContext,
@@ -49,13 +51,17 @@ async def act(
 async def _plan(
     c: Collaborators, st: RunState, call: ToolCall, error: ErrorInfo | None
 ) -> _Planned:
-    if error is not None or call.raw_arguments is not None:
-        assert error is not None  # reconcile() gives every call with raw_arguments an error
-        return _Planned(call, settled=bad_arguments(call, error))
-    spec = st.specs.get(call.name)
-    if spec is None:
-        return _Planned(call, settled=unknown_tool(call, list(st.specs)))
-    refusal = await _permission(c, st, call, spec)
+    settled = _settled(st, call, error)
+    if settled is not None:
+        return _Planned(call, settled=settled)
+    spec = st.specs[call.name]
+    resume = st.resume
+    rerun = (
+        resume is not None
+        and call.call_hash in resume.uncertain
+        and spec.risk is not RiskLevel.SAFE
+    )
+    refusal = await _permission(c, st, call, spec, rerun=rerun)
     if refusal is not None:
         return _Planned(call, settled=refusal)
     if c.guard is None:
@@ -72,26 +78,48 @@ async def _plan(
     return _Planned(call, execute=changed)
 
 
+def _settled(st: RunState, call: ToolCall, error: ErrorInfo | None) -> ToolResult | None:
+    """The result of a call settled without asking anyone: bad arguments, an unknown tool, or an
+    identical call that completed before a crash (served from the record: never run twice)."""
+    if error is not None or call.raw_arguments is not None:
+        assert error is not None  # reconcile() gives every call with raw_arguments an error
+        return bad_arguments(call, error)
+    if st.resume is not None and call.call_hash in st.resume.completed:
+        result, note = replayed(call, st.resume.completed[call.call_hash])
+        st.recorder.stage(note)
+        return result
+    if call.name not in st.specs:
+        return unknown_tool(call, list(st.specs))
+    return None
+
+
 async def _permission(
-    c: Collaborators, st: RunState, call: ToolCall, spec: ToolSpec
+    c: Collaborators, st: RunState, call: ToolCall, spec: ToolSpec, *, rerun: bool
 ) -> ToolResult | None:
-    """``None`` when the call may run (no policy, allowed, or approved), else its refusal."""
-    if c.policy is None:
+    """``None`` when the call may run (no policy, allowed, or approved), else its refusal.
+
+    ``rerun`` (a risky call identical to one a crash left uncertain) needs a human's approval
+    even when the policy or a grant allows it; a policy denial still stands without asking.
+    """
+    reasons = [RERUN_REASON] if rerun else []
+    if c.policy is not None:
+        decision = await c.policy.check(call, spec, st.tool_context(c))
+        st.recorder.stage(PolicyDecisionEvent(call_id=call.id, decision=decision))
+        if decision.verdict is Verdict.DENY:
+            return refused(call, decision.reason)
+        if decision.verdict is Verdict.ASK:
+            reasons.append(decision.reason)
+    if not reasons:
         return None
-    decision = await c.policy.check(call, spec, st.tool_context(c))
-    st.recorder.stage(PolicyDecisionEvent(call_id=call.id, decision=decision))
-    if decision.verdict is Verdict.DENY:
-        return refused(call, decision.reason)
-    if decision.verdict is Verdict.ASK:
-        refusal = await ask_approval(c, st, call, decision.reason)
-        if refusal is not None:
-            return refusal
-        # The approval became a grant: check again, so the grant is what allows the call (an
-        # allow-once grant is consumed here, and the decision names it on the audit trail).
-        recheck = await c.policy.check(call, spec, st.tool_context(c))
-        st.recorder.stage(PolicyDecisionEvent(call_id=call.id, decision=recheck))
-        if recheck.verdict is not Verdict.ALLOW:
-            return refused(call, f"approved, but the policy still says {recheck.verdict.value}")
+    refusal = await ask_approval(c, st, call, "; ".join(reasons))
+    if refusal is not None or c.policy is None:
+        return refusal
+    # The approval became a grant: check again, so the grant is what allows the call (an
+    # allow-once grant is consumed here, and the decision names it on the audit trail).
+    recheck = await c.policy.check(call, spec, st.tool_context(c))
+    st.recorder.stage(PolicyDecisionEvent(call_id=call.id, decision=recheck))
+    if recheck.verdict is not Verdict.ALLOW:
+        return refused(call, f"approved, but the policy still says {recheck.verdict.value}")
     return None
 
 

@@ -14,6 +14,7 @@ from pyclaw.brain._history import HistoryCache
 from pyclaw.brain._loops import LoopDetector
 from pyclaw.brain._model import call_model
 from pyclaw.brain._recorder import Recorder
+from pyclaw.brain._resume import begin_resumed, close_running, resume_chain, resume_trigger
 from pyclaw.brain._seal import seal
 from pyclaw.brain._settings import BrainSettings, RunObserver
 from pyclaw.brain._state import Collaborators, Outcome, RunState, RunStop
@@ -31,6 +32,7 @@ from pyclaw.meta import (
     NoteEvent,
     PolicyEngine,
     RunCancelledError,
+    RunRecord,
     RunRequest,
     RunResult,
     RunStatus,
@@ -103,11 +105,19 @@ class AgentBrain:
         """Run one turn or mission to its end and return how it went.
 
         Failures (provider errors, budgets, loops, crashes) come back as a ``FAILED`` result, never
-        as an exception; cancellation records the run as ``CANCELLED`` and re-raises.
+        as an exception; cancellation records the run as ``CANCELLED`` and re-raises. With
+        ``request.resume_of`` the run continues a turn a crash (or a shutdown) interrupted (see
+        ``_resume``); ``UsageError`` when that run cannot be resumed.
         """
         c = self._c
         if request.agent != c.agent.name:
             raise UsageError(f"this brain runs agent {c.agent.name!r}, not {request.agent!r}")
+        chain: tuple[RunRecord, ...] = ()
+        trigger = request.origin.channel if request.origin is not None else None
+        if request.resume_of is not None:
+            chain = await resume_chain(c.sessions, request)
+            await close_running(c.sessions, chain)
+            trigger = resume_trigger(request.resume_of)
         history = self._histories.get(request.session_id)
         recorder = Recorder(
             sessions=c.sessions,
@@ -118,11 +128,10 @@ class AgentBrain:
             observer_timeout_s=c.settings.observer_timeout_s,
         )
         first_index = len(history.events)  # the run's events can only come after these
-        trigger = request.origin.channel if request.origin is not None else None
         await c.sessions.start_run(
             request.session_id, agent=c.agent.name, run_id=request.id, trigger=trigger
         )
-        st = RunState(request=request, recorder=recorder, first_index=first_index)
+        st = RunState(request=request, recorder=recorder, first_index=first_index, chain=chain)
         try:
             outcome = await self._drive(st)
         except asyncio.CancelledError:
@@ -152,11 +161,17 @@ class AgentBrain:
         origin = st.request.origin
         wanted = c.agent.tools
         st.specs = {s.name: s for s in c.tools.list_tools() if not wanted or s.name in wanted}
-        await rec.add(
-            UserMessageEvent(
-                message=st.request.input, control_event_id=None if origin is None else origin.id
+        if st.chain:
+            await begin_resumed(st)
+            if st.answer is not None:  # the turn had answered before the crash
+                return
+        else:
+            await rec.add(
+                UserMessageEvent(
+                    message=st.request.input,
+                    control_event_id=None if origin is None else origin.id,
+                )
             )
-        )
         loops = LoopDetector(c.settings.loop_threshold)
         while True:
             check_budget(st, before_step=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pyclaw.brain._recorder import Recorder
 from pyclaw.brain._settings import BrainSettings
+from pyclaw.brain._survey import Interrupted
 from pyclaw.meta import (
     AgentProfile,
     Approver,
@@ -17,6 +18,7 @@ from pyclaw.meta import (
     LLMProvider,
     Message,
     PolicyEngine,
+    RunRecord,
     RunRequest,
     RunStatus,
     SessionLog,
@@ -65,6 +67,10 @@ class RunState:
     outcomes: dict[str, ToolResult] = field(default_factory=dict)
     """Results known for calls (finished or crashed) even if not recorded yet: a run that stops
     mid-batch records these rather than claiming the call never finished."""
+    chain: tuple[RunRecord, ...] = ()
+    """The runs of the interrupted turn this run resumes (newest first), else empty."""
+    resume: Interrupted | None = None
+    """What the interrupted turn left, when this run resumes one (``RunRequest.resume_of``)."""
 
     @property
     def query(self) -> str | None:

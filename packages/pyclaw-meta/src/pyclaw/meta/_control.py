@@ -51,6 +51,10 @@ class RunRequest(Model):
     mode: RunMode = "main"
     origin: ControlEvent | None = None
     budget: Budget = Budget()
+    resume_of: str | None = None
+    """Continue the interrupted run with this id (after a crash) instead of starting a new turn:
+    its user message is not recorded again, its unfinished calls are closed first (started ones as
+    ``uncertain``), and a completed call is never executed a second time."""
 
 
 class OutboundMessage(Model):
