@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyclaw.context._tokens import BoundingCounter, TokenCounter
+from pyclaw.context._tokens import BoundingCounter, PrefixCounter, TokenCounter
 from pyclaw.meta import (
     ImagePart,
     LLMRequest,
@@ -93,10 +93,21 @@ def count_messages(counter: TokenCounter, messages: Sequence[Message]) -> int:
 
 
 def truncate_to_tokens(counter: TokenCounter, text: str, limit: int, marker: str = " …") -> str:
-    """The longest prefix of ``text`` (plus ``marker`` when cut) that counts at most ``limit``."""
+    """The longest prefix of ``text`` (plus ``marker`` when cut) that counts at most ``limit``.
+
+    With a ``PrefixCounter`` (tiktoken) the text is encoded once and cut after the tokens that
+    fit beside the marker, the cut checked by counting it (stepping back a token when the marker
+    tokenizes differently beside the text): the longest prefix ending on one of the text's token
+    boundaries. Other counters are searched by counting prefixes.
+    """
+    reserve = counter.count(marker) if marker else 0
+    if isinstance(counter, PrefixCounter):
+        quick = counter.count_and_cut(text, max(limit - reserve, 0))
+        if quick is not None:
+            return cut_at_token(counter, text, limit, marker=marker, reserve=reserve, quick=quick)
     if counter.count(text) <= limit:
         return text
-    if limit <= counter.count(marker):
+    if limit <= reserve:
         return ""
     lo, hi = 0, min(len(text), max(limit, 1) * 16)
     if counter.count(text[:hi] + marker) <= limit:
@@ -111,3 +122,30 @@ def truncate_to_tokens(counter: TokenCounter, text: str, limit: int, marker: str
     while lo > 0 and counter.count(text[:lo] + marker) > limit:
         lo -= max(1, lo // 16)
     return text[:lo] + marker if lo > 0 else ""
+
+
+def cut_at_token(
+    counter: PrefixCounter,
+    text: str,
+    limit: int,
+    *,
+    marker: str,
+    reserve: int,
+    quick: tuple[int, int],
+) -> str:
+    """``truncate_to_tokens`` given ``quick``: the text's count and where its first
+    ``limit - reserve`` tokens end."""
+    total, end = quick
+    if total <= limit:
+        return text
+    if limit <= reserve:
+        return ""
+    keep = limit - reserve
+    while end > 0:
+        cut = text[:end] + marker
+        if counter.count(cut) <= limit:
+            return cut
+        keep -= 1  # the marker merged differently with the text: one token fewer
+        again = counter.count_and_cut(text[:end], keep)
+        end = min(end - 1, again[1]) if again is not None else end - 1
+    return ""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from pyclaw.context._count import truncate_to_tokens
-from pyclaw.context._tokens import EstimateCounter, TokenCounter
-from pyclaw.meta import LLMProvider, LLMRequest, Message, PyClawError, canonical_json
+from pyclaw.context._count import cut_at_token, truncate_to_tokens
+from pyclaw.context._tokens import EstimateCounter, PrefixCounter, TokenCounter
+from pyclaw.meta import LLMProvider, LLMRequest, Message, PyClawError, TextPart, canonical_json
 
 
 class SummarizationError(PyClawError):
@@ -47,6 +47,12 @@ def message_lines(message: Message) -> list[str]:
     return lines
 
 
+def line_count(message: Message) -> int:
+    """``len(message_lines(message))`` without making the lines."""
+    text = 1 if any(isinstance(p, TextPart) and p.text for p in message.parts) else 0
+    return text + len(message.tool_calls) + len(message.tool_results)
+
+
 def transcript(messages: Sequence[Message]) -> str:
     """Messages as a plain-text transcript, one line per text, tool call or tool result."""
     return "\n".join(line for m in messages for line in message_lines(m))
@@ -67,22 +73,63 @@ class ExtractiveSummarizer:
 
     Each transcript line (a message's text, a tool call, a tool result) gets an equal share of the
     target; the whole is then cut to ``target_tokens`` as counted by ``counter`` (the estimate by
-    default, which errs high).
+    default, which errs high). With a ``PrefixCounter`` (tiktoken) each line is encoded once or
+    twice, and lines past what the final cut can keep are not worked on at all (the result is the
+    same: the cut only reads the head of the text).
     """
+
+    marker = " …"
 
     def __init__(self, counter: TokenCounter | None = None) -> None:
         self.counter: TokenCounter = counter if counter is not None else EstimateCounter()
+        self._reserve: int | None = None
 
     async def summarize(
         self, messages: Sequence[Message], *, target_tokens: int, level: int
     ) -> str:
-        lines = [line for m in messages for line in message_lines(m)]
-        if not lines or target_tokens <= 0:
+        count = sum(line_count(m) for m in messages)
+        if not count or target_tokens <= 0:
             return ""
-        share = max(target_tokens // len(lines), 12)
-        kept = [truncate_to_tokens(self.counter, _first_last(line), share) for line in lines]
-        text = "\n".join(k for k in kept if k)
-        return truncate_to_tokens(self.counter, text, target_tokens)
+        share = max(target_tokens // count, 12)
+        enough = target_tokens + share + SLACK_TOKENS
+        lines = (line for m in messages for line in message_lines(m))  # made as they are kept
+        text = "\n".join(self.kept_lines(lines, share, enough=enough))
+        return truncate_to_tokens(self.counter, text, target_tokens, self.marker)
+
+    def kept_lines(self, lines: Iterable[str], share: int, *, enough: int | None) -> list[str]:
+        """Each line's first and last sentence cut to ``share`` tokens (empty ones left out),
+        stopping once the kept lines count more than ``enough`` tokens (``None``: never)."""
+        counter = self.counter
+        if not isinstance(counter, PrefixCounter) or enough is None:
+            kept = (truncate_to_tokens(counter, _first_last(line), share) for line in lines)
+            return [k for k in kept if k]
+        if self._reserve is None:
+            self._reserve = counter.count(self.marker)
+        reserve = self._reserve
+        out: list[str] = []
+        spent = 0
+        for line in lines:
+            short = _first_last(line)
+            quick = counter.count_and_cut(short, max(share - reserve, 0))
+            if quick is None:  # the counter cannot cut after all (it counts by estimate)
+                cut = truncate_to_tokens(counter, short, share)
+                out.extend([cut] if cut else [])
+                continue
+            cut = cut_at_token(
+                counter, short, share, marker=self.marker, reserve=reserve, quick=quick
+            )
+            if cut:
+                out.append(cut)
+                # a cut line counts about share (at least its kept tokens): never too much
+                spent += quick[0] if cut is short else max(share - reserve - 1, 0)
+            if spent > enough:
+                break
+        return out
+
+
+SLACK_TOKENS = 32
+"""Lines beyond the target plus a line's share and this many tokens are not worked on: the
+final cut could not keep them (line breaks only add tokens)."""
 
 
 SUMMARY_PROMPT = """\

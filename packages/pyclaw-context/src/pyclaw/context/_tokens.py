@@ -55,6 +55,19 @@ class BoundingCounter(Protocol):
     def count_stable(self, text: str) -> int: ...
 
 
+@runtime_checkable
+class PrefixCounter(TokenCounter, Protocol):
+    """A counter that can also say, from the one encoding it counts, where a text's first
+    ``tokens`` tokens end: what lets ``truncate_to_tokens`` cut a text with one or two encodings
+    instead of a binary search of many."""
+
+    def count_and_cut(self, text: str, tokens: int) -> tuple[int, int] | None:
+        """``(count(text), n)`` where ``text[:n]`` is the whole characters covered by the first
+        ``tokens`` tokens of ``text`` (``n == len(text)`` when the text has no more tokens than
+        that); ``None`` when this counter cannot tell (the caller then searches by counting)."""
+        ...
+
+
 class _Patterns:
     """The estimate's regexes, compiled on first use (a few ms that most processes never need)."""
 
@@ -105,6 +118,13 @@ class EstimateCounter:
         return None
 
 
+SHORT_CHARS = 64
+"""Texts up to this long have their counts remembered by ``TiktokenCounter`` (a dict lookup
+instead of a call into the tokenizer: most of such a count's cost)."""
+SHORT_ENTRIES = 65_536
+"""Remembered short counts before the memo starts over (a few MB at most)."""
+
+
 class TiktokenCounter:
     """Exact counts with a tiktoken encoding (``o200k_base`` or ``cl100k_base``), loaded offline.
 
@@ -117,6 +137,8 @@ class TiktokenCounter:
         self._cache_dir = cache_dir
         self._encoding: tiktoken.Encoding | None = None
         self._lock = threading.Lock()
+        self._short: dict[str, int] = {}
+        """Counts of short texts (tool names, call ids, stock phrases recur in every turn)."""
 
     @property
     def name(self) -> str:
@@ -135,7 +157,32 @@ class TiktokenCounter:
         return encoding
 
     def count(self, text: str) -> int:
-        return len(self._get().encode_ordinary(text)) if text else 0
+        if len(text) > SHORT_CHARS:
+            return len(self._get().encode_ordinary(text))
+        short = self._short
+        tokens = short.get(text)
+        if tokens is None:
+            if not text:
+                return 0
+            if len(short) >= SHORT_ENTRIES:
+                short.clear()
+            tokens = short[text] = len(self._get().encode_ordinary(text))
+        return tokens
+
+    def count_and_cut(self, text: str, tokens: int) -> tuple[int, int]:
+        """See ``PrefixCounter``: one encoding, and one decoding of the kept tokens when cut."""
+        if not text:
+            return 0, 0
+        encoding = self._get()
+        ids = encoding.encode_ordinary(text)
+        if len(ids) <= tokens:
+            return len(ids), len(text)
+        if tokens <= 0:
+            return len(ids), 0
+        # The kept tokens' bytes are a prefix of the text's UTF-8; a character split by the last
+        # token is dropped. (tiktoken encodes a lone surrogate as U+FFFD: still one character.)
+        head = encoding.decode_bytes(ids[:tokens]).decode("utf-8", "ignore")
+        return len(ids), len(head)
 
 
 class AutoCounter:
@@ -215,6 +262,12 @@ class AutoCounter:
         if self._chosen is self._tiktoken:
             self.counts.put(self.encoding, text, tokens)
         return tokens
+
+    def count_and_cut(self, text: str, tokens: int) -> tuple[int, int] | None:
+        """See ``PrefixCounter``; ``None`` when the estimate is counting."""
+        if self._resolve() is self._tiktoken:
+            return self._tiktoken.count_and_cut(text, tokens)
+        return None
 
     def bound(self, text: str) -> int:
         """An upper bound of ``count(text)`` that never loads the encoding: the count itself once

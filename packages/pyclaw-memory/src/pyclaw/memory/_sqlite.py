@@ -65,8 +65,10 @@ class SQLiteMemoryStore:
         """The ``limit`` best unexpired memories of ``agent`` for ``query``, best first.
 
         Any text is a valid query: it is reduced to its words (stop words dropped), of which the
-        rarest informative ones are OR-ed (see ``pyclaw.memory._vocab``). A query with no searchable
-        word (blank, punctuation, stop words only) returns the newest memories, scored by recency.
+        rarest informative ones are OR-ed (see ``pyclaw.memory._vocab``; a query of only frequent
+        words first ranks the memories holding all of them, see ``MemoryCore.search``). A query
+        with no searchable word (blank, punctuation, stop words only) returns the newest
+        memories, scored by recency.
         """
         check_limit(limit)
         if kinds is not None and not kinds:

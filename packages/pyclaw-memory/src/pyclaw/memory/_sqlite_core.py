@@ -12,10 +12,14 @@ from pyclaw.memory._errors import MemoryExistsError, MemoryNotFoundError
 from pyclaw.memory._ranking import Ranking, longer_expiry
 from pyclaw.memory._rows import COLUMNS, aliased, from_row, to_row
 from pyclaw.memory._rules import dedupe_key, is_live
-from pyclaw.memory._text import fts_query
-from pyclaw.memory._vocab import select_terms
+from pyclaw.memory._text import fts_all_query, fts_query
+from pyclaw.memory._vocab import counted_terms
 from pyclaw.meta import MemoryHit, MemoryItem, MemoryKind, format_ts
 from pyclaw.storage import Database
+
+BROAD_DOCS = 1_000
+"""A query whose every term (two or more) is in at least this many memories is broad: the memories
+holding all its terms are ranked first (see ``MemoryCore.search``)."""
 
 _LIVE = "(m.expires_at IS NULL OR m.expires_at > :now)"
 
@@ -121,14 +125,39 @@ class MemoryCore:
         kinds: Sequence[MemoryKind] | None,
         now: datetime,
     ) -> list[MemoryHit]:
-        """The best hits for ``words`` (non-empty); ``[]`` when no memory has any of them."""
+        """The best hits for ``words`` (non-empty); ``[]`` when no memory has any of them.
+
+        A broad query (two or more terms, each in at least ``BROAD_DOCS`` memories) first ranks
+        only the memories holding every term (same BM25 scores as the ``OR`` query gives them:
+        an FTS5 score depends on the terms, not on the operator); when at least ``limit`` of
+        them qualify, they are the answer, else the ``OR`` query runs as for any other query.
+        The ``OR`` of frequent words matches most of the store and scoring every match is the
+        whole cost of such a search; with near-equal, small IDFs the memories holding all the
+        words are the ones BM25 ranks first anyway.
+        """
         with self.db.locked() as conn:
-            terms = select_terms(conn, words)
-        if not terms:
+            counted = counted_terms(conn, words)
+        if not counted:
             return []
+        terms = [term for term, _ in counted]
+        if len(counted) >= 2 and min(df for _, df in counted) >= BROAD_DOCS:
+            hits = self._ranked(fts_all_query(terms), agent, limit, kinds, now)
+            if len(hits) >= limit:
+                return hits
+        return self._ranked(fts_query(terms), agent, limit, kinds, now)
+
+    def _ranked(
+        self,
+        match: str,
+        agent: str,
+        limit: int,
+        kinds: Sequence[MemoryKind] | None,
+        now: datetime,
+    ) -> list[MemoryHit]:
+        """The ``limit`` best live memories of ``agent`` matching the FTS5 expression ``match``."""
         ranking = self.ranking
         params: dict[str, Any] = {
-            "match": fts_query(terms),
+            "match": match,
             "agent": agent,
             "now": format_ts(now),
             "now_epoch": now.timestamp(),

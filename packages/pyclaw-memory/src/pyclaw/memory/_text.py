@@ -70,6 +70,11 @@ def fts_query(terms: Iterable[str]) -> str:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
+def fts_all_query(terms: Iterable[str]) -> str:
+    """Like ``fts_query``, but matching only what has every one of ``terms`` (``AND``)."""
+    return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
 def normalize_text(text: str) -> str:
     """The dedupe key of a memory's text: NFKC, casefolded, whitespace collapsed, trailing
     sentence punctuation dropped. ``"User likes tea."`` and ``"user  likes TEA"`` share a key."""

@@ -8,6 +8,9 @@ query word is run through the index's tokenizer (stemming included) via a scratc
 - words that occur in no memory, or that the tokenizer reduces to nothing, are dropped;
 - words in half or more of the memories are dropped, unless nothing else is left;
 - of the rest, the ``limit`` rarest (the most informative) are kept, in query order.
+
+``counted_terms`` also returns each kept word's document frequency: the store uses it to spot a
+broad query (every word frequent), see ``MemoryCore.search``.
 """
 
 from __future__ import annotations
@@ -64,6 +67,13 @@ def select_terms(
     conn: sqlite3.Connection, words: list[str], limit: int = MAX_SEARCH_TERMS
 ) -> list[str]:
     """The words of ``words`` worth a MATCH (see the module docstring); ``[]`` if none can match."""
+    return [word for word, _ in counted_terms(conn, words, limit)]
+
+
+def counted_terms(
+    conn: sqlite3.Connection, words: list[str], limit: int = MAX_SEARCH_TERMS
+) -> list[tuple[str, int]]:
+    """``select_terms`` with each chosen word's document frequency (how many memories hold it)."""
     if not words:
         return []
     frequencies = _document_frequencies(conn, words)
@@ -71,4 +81,4 @@ def select_terms(
     present = [(f, i) for i, f in enumerate(frequencies) if f > 0]
     informative = [(f, i) for f, i in present if 2 * f < total] or present
     kept = sorted(informative)[:limit]
-    return [words[i] for _, i in sorted(kept, key=lambda pair: pair[1])]
+    return [(words[i], f) for f, i in sorted(kept, key=lambda pair: pair[1])]
