@@ -12,7 +12,7 @@ import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from pyclaw.llm.testing import FakeOpenAIServer, FakeReply
+from pyclaw.runtime import PyClawHome, open_database
+from pyclaw.runtime._cron_store import CronStore
 from pyclaw.runtime.cli import run
 
 PYCLAW = Path(sysconfig.get_path("scripts")) / "pyclaw"
@@ -165,6 +167,80 @@ def test_duplicate_unknown_and_config_jobs(home: Path) -> None:
         unknown = invoke("cron", *command)
         assert unknown.code == 1
         assert unknown.err == "pyclaw: error: no cron job named 'nope' (see 'pyclaw cron list')\n"
+
+
+def fail_until_disabled(home: Path, name: str) -> None:
+    """Five scheduled firings of ``name`` that fail, as the daemon would record them."""
+    clock = Clock(datetime.now(UTC))
+    with open_database(PyClawHome.at(home)) as db:
+        store = CronStore(db, clock=clock)
+        for _ in range(5):
+            entry = store.get(name)
+            assert entry.next_fire_at is not None
+            clock.now = entry.next_fire_at
+            (due,) = store.due_jobs()
+            assert store.claim(name, due.scheduled_for)
+            store.finish(name, due.scheduled_for, status="failed", error="provider down")
+            store.record_delivery(name, due.scheduled_for, "skipped")
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_failing_jobs_are_disabled_listed_and_enabled_again(home: Path) -> None:
+    added = invoke("cron", "add", "--name", "flaky", "--every", "1h", "--prompt", "p")
+    assert added.code == 0, added.err
+    fine = listed()["flaky"]
+    assert (fine["enabled"], fine["consecutive_failures"], fine["disabled_reason"]) == (
+        True,
+        0,
+        None,
+    )
+    fail_until_disabled(home, "flaky")
+
+    job = listed()["flaky"]
+    assert (job["enabled"], job["consecutive_failures"], job["next_run"]) == (False, 5, None)
+    assert job["disabled_reason"] == "5 consecutive failures; last: provider down"
+    table = invoke("cron", "list")
+    assert "\tdisabled\t" in table.out  # the next run column
+    assert "disabled: 5 consecutive failures; last: provider down" in table.out
+
+    history = invoke("cron", "history", "flaky", "--json")
+    assert history.code == 0, history.err
+    runs = json.loads(history.out)
+    assert [run["attempt"] for run in runs] == [5, 4, 3, 2, 1]
+    assert {(run["status"], run["trigger"], run["delivery"]) for run in runs} == {
+        ("failed", "schedule", "skipped")
+    }
+    assert invoke("cron", "history", "--limit", "2", "--json").out.count('"attempt"') == 2
+    assert "flaky\t" in invoke("cron", "history").out
+    assert invoke("cron", "history", "nope").code == 1
+
+    enabled = invoke("cron", "enable", "flaky")
+    assert enabled.code == 0, enabled.err
+    assert enabled.out.startswith("enabled cron job 'flaky'; next run ")
+    job = listed()["flaky"]
+    assert (job["enabled"], job["consecutive_failures"], job["disabled_reason"]) == (True, 0, None)
+    assert job["next_run"] is not None
+
+    disabled = invoke("cron", "disable", "flaky", "--json")
+    assert disabled.code == 0, disabled.err
+    shown = json.loads(disabled.out)
+    assert (shown["enabled"], shown["disabled_reason"]) == (
+        False,
+        "disabled with 'pyclaw cron disable'",
+    )
+    # Adding the name again replaces the disabled job and turns it on.
+    again = invoke("cron", "add", "--name", "flaky", "--every", "2h", "--prompt", "q", "--json")
+    assert again.code == 0, again.err
+    job = json.loads(again.out)
+    assert (job["enabled"], job["every"], job["prompt"]) == (True, "2h", "q")
+    assert invoke("cron", "enable", "nope").code == 1
 
 
 def write_config(home: Path, server: FakeOpenAIServer) -> None:

@@ -100,6 +100,7 @@ def test_sync_config_jobs_adds_updates_and_removes(store: CronStore, clock: Cloc
     morning = store.get("morning")
     assert morning.source == "config"
     assert morning.job.agent == "default"
+    assert morning.next_fire_at is not None
     assert morning.next_fire_at == datetime(2025, 6, 2, 9, 0, tzinfo=morning.next_fire_at.tzinfo)
     assert str(morning.next_fire_at) == "2025-06-02 09:00:00-04:00"
     often = store.get("often")

@@ -1,4 +1,4 @@
-"""``pyclaw cron add | list | rm | run``."""
+"""``pyclaw cron add | list | rm | run | enable | disable | history``."""
 
 # ruff: noqa: PLC0415 - heavy imports happen inside commands so that 'pyclaw --help' stays fast
 
@@ -87,12 +87,13 @@ def list_command(as_json: bool) -> None:
             e.job.mode,
             e.job.deliver,
             e.source,
+            clip(_cron_cli.state_text(e), 60),
             clip(e.job.prompt, 40),
         ]
         for e in entries
     ]
     headers = ["name", "schedule", "timezone", "next run", "agent", "mode", "deliver", "source"]
-    table([*headers, "prompt"], rows)
+    table([*headers, "state", "prompt"], rows)
 
 
 @cron.command("rm")
@@ -104,6 +105,68 @@ def rm_command(name: str) -> None:
 
     _cron_cli.remove_job(current_home(), name)
     click.echo(f"removed cron job {name!r}")
+
+
+@cron.command("enable")
+@click.argument("name")
+@json_option
+def enable_command(name: str, as_json: bool) -> None:
+    """Turn a disabled job back on (its failure count reset; missed runs are not made up)."""
+    _set_enabled(name, enabled=True, as_json=as_json)
+
+
+@cron.command("disable")
+@click.argument("name")
+@json_option
+def disable_command(name: str, as_json: bool) -> None:
+    """Stop firing a job without removing it."""
+    _set_enabled(name, enabled=False, as_json=as_json)
+
+
+def _set_enabled(name: str, *, enabled: bool, as_json: bool) -> None:
+    setup_logging()
+    from pyclaw.runtime import _cron_cli
+
+    entry = _cron_cli.set_enabled(current_home(), name, enabled=enabled)
+    if as_json:
+        echo_json(_cron_cli.entry_json(entry))
+    elif enabled:
+        click.echo(f"enabled cron job {name!r}; next run {_cron_cli.next_run_text(entry)}")
+    else:
+        click.echo(f"disabled cron job {name!r}")
+
+
+@cron.command("history")
+@click.argument("name", required=False)
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@json_option
+def history_command(name: str | None, limit: int, as_json: bool) -> None:
+    """Recorded firings (of one job, or all), newest first, with how they were delivered."""
+    setup_logging()
+    from pyclaw.runtime import _cron_cli
+    from pyclaw.runtime._render import clip, table, when
+
+    runs = _cron_cli.job_runs(current_home(), name, limit)
+    if as_json:
+        echo_json([_cron_cli.run_json(run) for run in runs])
+        return
+    if not runs:
+        click.echo("no cron runs")
+        return
+    rows = [
+        [
+            run.job_name,
+            when(run.scheduled_for),
+            run.trigger,
+            str(run.attempt),
+            run.status,
+            run.delivery or "-",
+            clip(run.error or run.delivery_error or "", 60),
+        ]
+        for run in runs
+    ]
+    headers = ["name", "scheduled for", "trigger", "attempt", "status", "delivery", "error"]
+    table(headers, rows)
 
 
 @cron.command("run")

@@ -14,7 +14,7 @@ from pyclaw.runtime._agents import AgentRuntime
 from pyclaw.runtime._chat import TerminalObserver, terminal_presenter
 from pyclaw.runtime._config import CronConfig, PyClawConfig
 from pyclaw.runtime._config_load import load_config
-from pyclaw.runtime._cron_rows import CronEntry
+from pyclaw.runtime._cron_rows import CronEntry, CronRun
 from pyclaw.runtime._cron_run import CronRunOutcome, run_cron_job
 from pyclaw.runtime._cron_store import CronStore
 from pyclaw.runtime._home import PyClawHome
@@ -89,6 +89,20 @@ def remove_job(home: PyClawHome, name: str) -> CronEntry:
         return store.remove(name)
 
 
+def set_enabled(home: PyClawHome, name: str, *, enabled: bool) -> CronEntry:
+    """``pyclaw cron enable|disable NAME``."""
+    with open_store(home) as (store, _):
+        return store.enable(name) if enabled else store.disable(name)
+
+
+def job_runs(home: PyClawHome, name: str | None, limit: int) -> list[CronRun]:
+    """``pyclaw cron history [NAME]``: recorded firings, newest first."""
+    with open_store(home) as (store, _):
+        if name is not None:
+            store.get(name)  # an unknown name is an error, not an empty history
+        return store.runs(name, limit=limit)
+
+
 async def run_job_now(
     home: PyClawHome, name: str, *, interactive: bool, verbose: bool
 ) -> CronRunOutcome:
@@ -127,10 +141,23 @@ def schedule_text(job: CronJob) -> str:
 
 
 def next_run_text(entry: CronEntry, now: datetime | None = None) -> str:
+    if not entry.job.enabled:
+        return "disabled"
     if entry.next_fire_at is None:
         return "-"
     text = entry.next_fire_at.isoformat(sep=" ", timespec="seconds")
+    if entry.retry_at is not None:
+        text = f"{text} (retry)"
     return f"{text} (due)" if entry.is_due(now or utcnow()) else text
+
+
+def state_text(entry: CronEntry) -> str:
+    """``ok``, ``failing (2)`` or ``disabled: <reason>`` for ``pyclaw cron list``."""
+    if not entry.job.enabled:
+        return f"disabled: {entry.disabled_reason or 'disabled'}"
+    if entry.consecutive_failures:
+        return f"failing ({entry.consecutive_failures})"
+    return "ok"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -146,7 +173,7 @@ def entry_json(entry: CronEntry, now: datetime | None = None) -> dict[str, objec
         "every": None if job.every_seconds is None else format_every(job.every_seconds),
         "every_seconds": job.every_seconds,
         "timezone": job.timezone,
-        "next_run": _iso(entry.next_fire_at),
+        "next_run": _iso(entry.next_fire_at) if job.enabled else None,
         "last_run": _iso(entry.last_fire_at),
         "due": entry.is_due(now or utcnow()),
         "agent": job.agent,
@@ -155,6 +182,27 @@ def entry_json(entry: CronEntry, now: datetime | None = None) -> dict[str, objec
         "deliver": job.deliver,
         "target": job.target,
         "enabled": job.enabled,
+        "consecutive_failures": entry.consecutive_failures,
+        "retry_at": _iso(entry.retry_at),
+        "disabled_reason": entry.disabled_reason,
         "source": entry.source,
         "created_at": entry.created_at.isoformat(),
+    }
+
+
+def run_json(run: CronRun) -> dict[str, object]:
+    """What ``pyclaw cron history --json`` prints for one firing."""
+    return {
+        "name": run.job_name,
+        "scheduled_for": run.scheduled_for.isoformat(),
+        "trigger": run.trigger,
+        "attempt": run.attempt,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": _iso(run.finished_at),
+        "status": run.status,
+        "run_id": run.run_id,
+        "session_id": run.session_id,
+        "error": run.error,
+        "delivery": run.delivery,
+        "delivery_error": run.delivery_error,
     }

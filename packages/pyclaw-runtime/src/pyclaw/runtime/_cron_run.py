@@ -2,18 +2,21 @@
 
 ``mode = "isolated"`` runs in a new session (channel ``cron``); ``mode = "main"`` continues the
 agent's cron session, the one with external key ``cron-main:<agent>``, created on first use.
-Delivery (``announce``/``webhook``) is the daemon's job: this only runs and records.
+Delivery (``announce``/``webhook``) is ``CronScheduler``'s job (``_cron_loop``): this only runs
+and records; ``cron_fire`` is the ``fire`` function the scheduler takes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
 from pyclaw.brain import RunObserver
-from pyclaw.meta import ControlEvent, CronJob, RunResult, RunStatus, SessionInfo, format_ts
+from pyclaw.meta import ControlEvent, CronJob, RunResult, SessionInfo, format_ts
 from pyclaw.runtime._agents import AgentRuntime
+from pyclaw.runtime._cron_report import idempotency_key, status_text
 from pyclaw.runtime._cron_store import CronStore, RunStatusText
 from pyclaw.session import SessionExistsError
 
@@ -73,7 +76,7 @@ async def run_cron_job(
         origin = ControlEvent(
             channel=CHANNEL,
             kind="system",
-            external_id=f"cron:{job.name}:{format_ts(scheduled_for)}",
+            external_id=idempotency_key(job.name, scheduled_for),
             chat_id=f"cron:{job.name}",
             user_id="cron",
             text=job.prompt,
@@ -96,7 +99,7 @@ async def run_cron_job(
         store.finish,
         job.name,
         scheduled_for,
-        status=_status(result),
+        status=status_text(result),
         run_id=result.run_id,
         session_id=session.id,
         error=result.error.message if result.error is not None else None,
@@ -105,13 +108,12 @@ async def run_cron_job(
     return CronRunOutcome(job, scheduled_for, session, result)
 
 
-def _status(result: RunResult) -> RunStatusText:
-    match result.status:
-        case RunStatus.SUCCEEDED:
-            return "succeeded"
-        case RunStatus.CANCELLED:
-            return "cancelled"
-        case RunStatus.INTERRUPTED:
-            return "interrupted"
-        case _:
-            return "failed"
+def cron_fire(
+    runtime: AgentRuntime, store: CronStore, *, observer: RunObserver | None = None
+) -> Callable[[CronJob, datetime], Awaitable[CronRunOutcome]]:
+    """The ``fire`` function of a ``CronScheduler``: each firing is ``run_cron_job``."""
+
+    async def fire(job: CronJob, scheduled_for: datetime) -> CronRunOutcome:
+        return await run_cron_job(runtime, store, job, scheduled_for, observer=observer)
+
+    return fire

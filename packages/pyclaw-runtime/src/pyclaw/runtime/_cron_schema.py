@@ -5,7 +5,8 @@ from __future__ import annotations
 from pyclaw.storage import Database, Migrations
 
 CRON_MIGRATIONS = Migrations("cron")
-"""Schema of ``cron_jobs`` and ``cron_runs``; ``CronStore`` ensures it."""
+"""Schema of ``cron_jobs`` and ``cron_runs``; ``CronStore`` ensures it. Append new steps; never
+edit one that has shipped."""
 
 
 @CRON_MIGRATIONS.migration(1, "create cron jobs and runs")
@@ -43,5 +44,26 @@ def _create_tables(db: Database) -> None:
             CHECK ((status = 'running') = (finished_at IS NULL))
         );
         CREATE INDEX cron_runs_started ON cron_runs (started_at);
+        """
+    )
+
+
+@CRON_MIGRATIONS.migration(2, "track failures, retries and delivery")
+def _failures_and_delivery(db: Database) -> None:
+    db.script(
+        """
+        -- consecutive_failures: scheduled firings that failed in a row (a success resets it);
+        -- retry_at: a backoff retry planned after a failure (next_fire_at is then that time);
+        -- disabled_reason: why enabled = 0 (too many failures, or 'pyclaw cron disable').
+        ALTER TABLE cron_jobs ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE cron_jobs ADD COLUMN retry_at TEXT;
+        ALTER TABLE cron_jobs ADD COLUMN disabled_reason TEXT;
+
+        -- attempt: 1 + the job's consecutive failures when the firing was claimed;
+        -- delivery: NULL until the daemon delivered (or gave up on) the outcome.
+        ALTER TABLE cron_runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE cron_runs ADD COLUMN delivery TEXT
+            CHECK (delivery IN ('delivered', 'failed', 'skipped'));
+        ALTER TABLE cron_runs ADD COLUMN delivery_error TEXT;
         """
     )

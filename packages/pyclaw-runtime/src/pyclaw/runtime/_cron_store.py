@@ -1,53 +1,46 @@
-"""``CronStore``: scheduled jobs in the home's SQLite database, what is due, and exactly-once claims.
-
-The scheduler loop (the daemon) does, on each tick::
-
-    for due in store.due_jobs(now):                  # jobs whose next fire time has come
-        if store.claim(due.job.name, due.scheduled_for, now=now):
-            ...run it (run_cron_job), then store.finish(...)
-    sleep until store.next_wakeup() (or a short maximum)
-
-``claim`` inserts the firing into ``cron_runs`` (``UNIQUE (job_name, scheduled_for)``) and moves
-the job's next fire time past ``now`` in one transaction: a firing runs once, even with two
-schedulers on one database or after a crash. Misfires coalesce: after downtime a job that missed
-fire times is due once (``scheduled_for`` = the first missed time) and then continues from the
-next time after ``now``. The methods block: async code calls them through ``await db.run(...)``.
-"""
+"""``CronStore``: scheduled jobs in the home's SQLite database (the jobs half; firings, claims and
+run history are ``CronFirings``, in ``_cron_firings``)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal, cast
+from datetime import datetime
 
-from pyclaw.meta import ConfigError, CronJob, NotFoundError, UsageError, format_ts, utcnow
+from pyclaw.meta import ConfigError, CronJob, UsageError, format_ts, utcnow
 from pyclaw.runtime._config import PyClawConfig
 from pyclaw.runtime._cron import next_fire
-from pyclaw.runtime._cron_rows import CronEntry, CronRun, CronSource, entry_from_row, run_from_row
+from pyclaw.runtime._cron_failures import CronFailurePolicy, one_line
+from pyclaw.runtime._cron_firings import (
+    ENTRY_SELECT,
+    CronFirings,
+    DeliveryStatus,
+    DueJob,
+    RunStatusText,
+)
+from pyclaw.runtime._cron_rows import (
+    CronEntry,
+    CronJobNotFoundError,
+    CronSource,
+    entry_from_row,
+    job_not_found,
+)
 from pyclaw.runtime._cron_schema import CRON_MIGRATIONS
 from pyclaw.runtime._schedule import check_timezone
 from pyclaw.storage import Database
 
-RunStatusText = Literal["succeeded", "failed", "cancelled", "interrupted"]
-_ENTRY_SELECT = (
-    "SELECT name, job, source, enabled, last_fire_at, next_fire_at, created_at FROM cron_jobs"
-)
+__all__ = [
+    "CronJobNotFoundError",
+    "CronStore",
+    "CronSyncReport",
+    "DeliveryStatus",
+    "DueJob",
+    "RunStatusText",
+    "checked_next_fire",
+]
+
 _TRIGGER_KEYS = ("schedule", "every_seconds", "timezone")
-
-
-class CronJobNotFoundError(NotFoundError):
-    """No cron job has that name."""
-
-
-@dataclass(frozen=True, slots=True)
-class DueJob:
-    """A job whose fire time has come: ``scheduled_for`` is its first fire time not yet run."""
-
-    job: CronJob
-    scheduled_for: datetime
-    late_by: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,44 +60,88 @@ def checked_next_fire(job: CronJob, after: datetime) -> datetime:
     return next_fire(job, after)
 
 
-class CronStore:
-    """Cron jobs (``[[cron]]`` entries and ``pyclaw cron add`` ones) and their firings."""
+class CronStore(CronFirings):
+    """Cron jobs (``[[cron]]`` entries and ``pyclaw cron add`` ones) and their firings.
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+    ``policy`` decides the backoff retries and auto-disable of failing jobs (``_cron_failures``).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        policy: CronFailurePolicy | None = None,
+    ) -> None:
         db.ensure(CRON_MIGRATIONS)
         self.db = db
         self.clock = clock
+        self.policy = policy or CronFailurePolicy()
 
     # -- jobs ------------------------------------------------------------------------------------
 
     def add(self, job: CronJob, *, source: CronSource = "cli") -> CronEntry:
-        """Add ``job``; ``UsageError`` when the name is taken or the schedule/time zone is bad."""
+        """Add ``job``; ``UsageError`` when the name is taken or the schedule/time zone is bad.
+
+        A *disabled* job of the same name and source is replaced by ``job`` and enabled again
+        (its failure count reset, its run history kept).
+        """
         now = self.clock()
         try:
             upcoming = checked_next_fire(job, now)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        try:
-            with self.db.transaction() as conn:
+        with self.db.transaction() as conn:
+            found = conn.execute(
+                "SELECT source, enabled FROM cron_jobs WHERE name = ?", (job.name,)
+            ).fetchone()
+            if found is None:
                 _insert(conn, job, source, upcoming, now)
-        except sqlite3.IntegrityError:
-            raise UsageError(
-                f"a cron job named {job.name!r} already exists",
-                hint=f"pick another name or 'pyclaw cron rm {job.name}' first",
-            ) from None
+            elif found[0] == source and not found[1]:
+                conn.execute("DELETE FROM cron_jobs WHERE name = ?", (job.name,))
+                _insert(conn, job.model_copy(update={"enabled": True}), source, upcoming, now)
+            else:
+                raise _name_taken(job.name, source=str(found[0]), enabled=bool(found[1]))
         return self.get(job.name)
+
+    def enable(self, name: str) -> CronEntry:
+        """Turn job ``name`` on again: failure count reset, next run at its next regular fire
+        time from now (firings missed while it was off are not run). No-op if it is on."""
+        now = self.clock()
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT job, enabled FROM cron_jobs WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and not row[1]:
+                job = CronJob.model_validate_json(row[0])
+                conn.execute(
+                    "UPDATE cron_jobs SET enabled = 1, consecutive_failures = 0, retry_at = NULL, "
+                    "disabled_reason = NULL, next_fire_at = ?, updated_at = ? WHERE name = ?",
+                    (format_ts(next_fire(job, now)), format_ts(now), name),
+                )
+        return self.get(name)
+
+    def disable(self, name: str, reason: str = "disabled with 'pyclaw cron disable'") -> CronEntry:
+        """Turn job ``name`` off (it stays listed, with ``reason``). No-op if it is off."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE cron_jobs SET enabled = 0, retry_at = NULL, disabled_reason = ?, "
+                "updated_at = ? WHERE name = ? AND enabled = 1",
+                (one_line(reason), format_ts(self.clock()), name),
+            )
+        return self.get(name)
 
     def get(self, name: str) -> CronEntry:
         with self.db.locked() as conn:
-            row = conn.execute(f"{_ENTRY_SELECT} WHERE name = ?", (name,)).fetchone()
+            row = conn.execute(f"{ENTRY_SELECT} WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise CronJobNotFoundError(f"no cron job named {name!r}", hint="see 'pyclaw cron list'")
+            raise job_not_found(name)
         return entry_from_row(row)
 
     def list_jobs(self) -> list[CronEntry]:
         """Every job, by name."""
         with self.db.locked() as conn:
-            rows = conn.execute(f"{_ENTRY_SELECT} ORDER BY name").fetchall()
+            rows = conn.execute(f"{ENTRY_SELECT} ORDER BY name").fetchall()
         return [entry_from_row(row) for row in rows]
 
     def remove(self, name: str) -> CronEntry:
@@ -144,124 +181,6 @@ class CronStore:
             removed = [name for name, (_, source) in stored.items() if source == "config"]
             conn.executemany("DELETE FROM cron_jobs WHERE name = ?", [(n,) for n in removed])
         return CronSyncReport(tuple(added), tuple(updated), tuple(removed), tuple(shadowed))
-
-    # -- firing ----------------------------------------------------------------------------------
-
-    def due_jobs(self, now: datetime | None = None) -> list[DueJob]:
-        """Enabled jobs whose next fire time is at or before ``now``, earliest first."""
-        moment = now or self.clock()
-        with self.db.locked() as conn:
-            rows = conn.execute(
-                f"{_ENTRY_SELECT} WHERE enabled = 1 AND next_fire_at <= ? "
-                "ORDER BY next_fire_at, name",
-                (format_ts(moment),),
-            ).fetchall()
-        due: list[DueJob] = []
-        for row in rows:
-            entry = entry_from_row(row)
-            when = cast("datetime", entry.next_fire_at)
-            due.append(DueJob(entry.job, when, moment - when))
-        return due
-
-    def next_wakeup(self) -> datetime | None:
-        """The earliest next fire time of any enabled job (UTC), or ``None`` with no jobs."""
-        with self.db.locked() as conn:
-            row = conn.execute(
-                "SELECT min(next_fire_at) FROM cron_jobs WHERE enabled = 1"
-            ).fetchone()
-        return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
-
-    def claim(self, name: str, scheduled_for: datetime, *, now: datetime | None = None) -> bool:
-        """Claim the firing of job ``name`` at ``scheduled_for``: ``True`` for exactly one caller.
-
-        Claiming the job's current next fire time records the firing as ``running`` and moves
-        the next fire time to the first one after ``now`` (missed ones coalesce into this one).
-        """
-        moment = now or self.clock()
-        slot = format_ts(scheduled_for)
-        with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT job, next_fire_at FROM cron_jobs WHERE name = ? AND enabled = 1", (name,)
-            ).fetchone()
-            if row is None or row[1] != slot:
-                return False
-            claimed = (
-                conn.execute(
-                    "INSERT OR IGNORE INTO cron_runs "
-                    "(job_name, scheduled_for, trigger, started_at, status) "
-                    "VALUES (?, ?, 'schedule', ?, 'running')",
-                    (name, slot, format_ts(moment)),
-                ).rowcount
-                == 1
-            )
-            job = CronJob.model_validate_json(row[0])
-            upcoming = next_fire(job, max(moment, scheduled_for))
-            conn.execute(
-                "UPDATE cron_jobs SET last_fire_at = ?, next_fire_at = ?, updated_at = ? "
-                "WHERE name = ?",
-                (slot, format_ts(upcoming), format_ts(moment), name),
-            )
-        return claimed
-
-    def start_manual(self, name: str, *, now: datetime | None = None) -> datetime:
-        """Record a run of ``name`` started by hand (``pyclaw cron run``); its key time."""
-        self.get(name)
-        moment = now or self.clock()
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO cron_runs (job_name, scheduled_for, trigger, started_at, status) "
-                "VALUES (?, ?, 'manual', ?, 'running')",
-                (name, format_ts(moment), format_ts(moment)),
-            )
-        return moment
-
-    def finish(
-        self,
-        name: str,
-        scheduled_for: datetime,
-        *,
-        status: RunStatusText,
-        run_id: str | None = None,
-        session_id: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Close a claimed (or manual) firing with the run's outcome."""
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE cron_runs SET status = ?, finished_at = ?, run_id = ?, session_id = ?, "
-                "error = ? WHERE job_name = ? AND scheduled_for = ? AND status = 'running'",
-                (
-                    status,
-                    format_ts(self.clock()),
-                    run_id,
-                    session_id,
-                    error,
-                    name,
-                    format_ts(scheduled_for),
-                ),
-            )
-
-    def runs(self, name: str | None = None, *, limit: int = 50) -> list[CronRun]:
-        """Recorded firings, most recently started first."""
-        where, args = ("WHERE job_name = ?", (name,)) if name is not None else ("", ())
-        with self.db.locked() as conn:
-            rows = conn.execute(
-                "SELECT job_name, scheduled_for, trigger, started_at, finished_at, status, run_id, "
-                f"session_id, error FROM cron_runs {where} ORDER BY started_at DESC, id DESC "
-                "LIMIT ?",
-                (*args, limit),
-            ).fetchall()
-        return [run_from_row(row) for row in rows]
-
-    def mark_interrupted(self) -> int:
-        """Close firings left ``running`` by a process that died (call when the daemon starts);
-        they are not run again. Returns how many there were."""
-        with self.db.transaction() as conn:
-            return conn.execute(
-                "UPDATE cron_runs SET status = 'interrupted', finished_at = ? "
-                "WHERE status = 'running'",
-                (format_ts(self.clock()),),
-            ).rowcount
 
 
 def _insert(
@@ -303,3 +222,15 @@ def _update_config_job(conn: sqlite3.Connection, old: CronJob, job: CronJob, now
         sql += ", next_fire_at = ?"
         values.append(format_ts(_config_next(job, now)))
     conn.execute(f"{sql} WHERE name = ?", (*values, job.name))
+
+
+def _name_taken(name: str, *, source: str, enabled: bool) -> UsageError:
+    if source == "config" and not enabled:
+        return UsageError(
+            f"cron job {name!r} is defined in pyclaw.toml and disabled",
+            hint=f"'pyclaw cron enable {name}' turns it back on",
+        )
+    return UsageError(
+        f"a cron job named {name!r} already exists",
+        hint=f"pick another name or 'pyclaw cron rm {name}' first",
+    )
