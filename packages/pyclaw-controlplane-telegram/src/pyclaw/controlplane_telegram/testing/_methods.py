@@ -36,6 +36,9 @@ def dispatch(state: FakeState, token: str, method: str, params: dict[str, Any]) 
         raise ApiError(404, "Not Found")
     if method.lower() == "getupdates":
         return _get_updates(state, params)
+    hook = state.before_call
+    if hook is not None and hook(method, params):
+        raise ApiError(502, "Bad Gateway")  # dropped: the call never took effect
     with state.cond:
         return handler(state, params)
 

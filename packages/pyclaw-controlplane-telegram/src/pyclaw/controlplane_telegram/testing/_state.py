@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -77,6 +78,9 @@ class FakeState:
         self.webhook_url: str | None = None
         self.poll_generation = 0
         self.closing = False
+        self.before_call: Callable[[str, dict[str, Any]], bool] | None = None
+        """Called (on the server's thread, without the lock) before each call but
+        ``getUpdates``; returning ``True`` drops the call: it has no effect and gets a 502."""
 
     def bot_user(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ import socket
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Self, cast
@@ -32,14 +32,23 @@ class FakeServer(ABC):
 
     Answers come from a queue (``add(...)``, or the constructor's ``script``) of ``ScriptItem``s:
     text, tool calls, a ``FakeReply`` or a fault; when the queue is empty the server echoes the
-    last user message. Every request is kept in ``requests``. ``disconnects`` counts the answers a
+    last user message, or asks ``responder`` (a function of the request body) when one is set:
+    a stateless model for tests that restart their client. Every request is kept in ``requests``. ``disconnects`` counts the answers a
     client abandoned (closed its connection while the server was still answering or hanging).
     Use it as a context manager (``with`` or ``async with``) or call ``start()``/``stop()``.
     """
 
-    def __init__(self, script: Iterable[ScriptItem] = (), *, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        script: Iterable[ScriptItem] = (),
+        *,
+        api_key: str | None = None,
+        responder: Callable[[JSONObject], ScriptItem] | None = None,
+    ) -> None:
         self._steps: deque[FakeReply | Fault] = deque(to_step(item) for item in script)
         self.api_key = api_key
+        self.responder = responder
+        """Answers requests when the queue is empty (called on the server's thread)."""
         """When set, requests must carry this key, else they get the protocol's 401."""
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []
@@ -197,6 +206,8 @@ class FakeServer(ABC):
         with self._lock:
             if self._steps:
                 return self._steps.popleft()
+        if self.responder is not None:
+            return to_step(self.responder(request))
         return FakeReply(text=self.echo_text(request))
 
     def _record_disconnect(self) -> None:
