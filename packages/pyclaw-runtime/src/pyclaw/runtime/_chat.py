@@ -11,9 +11,8 @@ import asyncio
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from pyclaw.brain import RunObserver
 from pyclaw.meta import (
     ApprovalDecision,
     ApprovalRequest,
@@ -25,9 +24,11 @@ from pyclaw.meta import (
     ToolResultEvent,
     Verdict,
 )
-from pyclaw.runtime._agents import AgentRuntime, Presenter
-from pyclaw.runtime._config import PyClawConfig
 from pyclaw.runtime._home import PyClawHome
+
+if TYPE_CHECKING:  # the agent stack loads only for in-process turns (not for a daemon client)
+    from pyclaw.runtime._agents import AgentRuntime, Presenter
+    from pyclaw.runtime._config import PyClawConfig
 
 WINDOW_SECONDS = 600.0
 CHOICES: dict[str, tuple[Verdict, GrantScope, float | None, str]] = {
@@ -48,8 +49,8 @@ def describe_call(request: ApprovalRequest, limit: int = 300) -> str:
 
 
 @dataclass
-class TerminalObserver(RunObserver):
-    """Shows tool activity on stderr while a turn runs (and streamed text, when asked)."""
+class TerminalObserver:
+    """Shows tool activity on stderr while a turn runs: a ``pyclaw.brain.RunObserver``."""
 
     err: TextIO = field(default_factory=lambda: sys.stderr)
     verbose: bool = True
@@ -78,16 +79,9 @@ def terminal_presenter(runtime_ref: list[AgentRuntime], *, interactive: bool) ->
     async def present(request: ApprovalRequest) -> None:
         runtime = runtime_ref[0]
         if not interactive:
-            print(
-                f"approval needed: {describe_call(request)}\n"
-                f"  reason: {request.reason}\n"
-                f"  answer from another shell: pyclaw approvals approve {request.id} "
-                f"[--scope once|window|session|always]   or   pyclaw approvals deny {request.id}",
-                file=sys.stderr,
-                flush=True,
-            )
+            print_approval_hint(request)
             return
-        answer = await asyncio.to_thread(_ask, request)
+        answer = await asyncio.to_thread(ask_approval, request)
         verdict, scope, window, _ = CHOICES[answer]
         await runtime.approvals.resolve(
             request.id,
@@ -104,7 +98,20 @@ def terminal_presenter(runtime_ref: list[AgentRuntime], *, interactive: bool) ->
     return present
 
 
-def _ask(request: ApprovalRequest) -> str:
+def print_approval_hint(request: ApprovalRequest) -> None:
+    """Without a terminal: say on stderr how to answer ``request`` from another shell."""
+    print(
+        f"approval needed: {describe_call(request)}\n"
+        f"  reason: {request.reason}\n"
+        f"  answer from another shell: pyclaw approvals approve {request.id} "
+        f"[--scope once|window|session|always]   or   pyclaw approvals deny {request.id}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def ask_approval(request: ApprovalRequest) -> str:
+    """Ask at the terminal (blocking: run it in a thread); the key of the chosen ``CHOICES``."""
     print(f"\n⚠ {describe_call(request)}\n  {request.reason}", file=sys.stderr, flush=True)
     options = "  ".join(f"[{key}] {label}" for key, (*_, label) in CHOICES.items())
     while True:
@@ -128,6 +135,8 @@ async def chat_once(
     verbose: bool,
 ) -> tuple[SessionInfo, RunResult]:
     """Run one message through the agent; the session and the run's result."""
+    from pyclaw.runtime._agents import AgentRuntime  # noqa: PLC0415 - see TYPE_CHECKING above
+
     ref: list[AgentRuntime] = []
     present = terminal_presenter(ref, interactive=interactive)
     async with AgentRuntime.open(home, config, present=present) as runtime:
@@ -145,6 +154,8 @@ async def chat_repl(
     home: PyClawHome, config: PyClawConfig, *, agent: str | None, session_id: str | None
 ) -> None:
     """A conversation: each line a turn in one session, until EOF or ``/exit``."""
+    from pyclaw.runtime._agents import AgentRuntime  # noqa: PLC0415 - see TYPE_CHECKING above
+
     ref: list[AgentRuntime] = []
     present = terminal_presenter(ref, interactive=True)
     async with AgentRuntime.open(home, config, present=present) as runtime:
@@ -178,10 +189,10 @@ def print_result(result: RunResult) -> None:
         print(f"error: {result.error.message}", file=sys.stderr, flush=True)
 
 
-def result_json(session: SessionInfo, result: RunResult) -> dict[str, object]:
-    """What ``pyclaw chat -m … --json`` prints."""
+def result_json(session: SessionInfo | str, result: RunResult) -> dict[str, object]:
+    """What ``pyclaw chat -m … --json`` prints (``session``: the session or its id)."""
     return {
-        "session_id": session.id,
+        "session_id": session if isinstance(session, str) else session.id,
         "run_id": result.run_id,
         "status": result.status.value,
         "answer": result.answer.text if result.answer is not None else None,

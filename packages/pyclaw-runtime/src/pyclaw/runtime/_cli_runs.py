@@ -9,7 +9,6 @@ import asyncio
 import click
 
 from pyclaw.runtime._cli_common import current_home, echo_json, json_option, setup_logging
-from pyclaw.runtime._cli_lazy import UnavailableCommand
 
 STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
 
@@ -17,9 +16,6 @@ STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
 @click.group()
 def runs() -> None:
     """Agent runs (turns, missions, cron firings) recorded in the session log."""
-
-
-runs.add_command(UnavailableCommand("stop", "Stop a running run."))
 
 
 @runs.command("list")
@@ -86,3 +82,17 @@ def show_command(run_id: str, as_json: bool) -> None:
         lines.append(("error", f"{record.error.type}: {record.error.message}"))
     for key, value in lines:
         click.echo(f"{key:<9} {value}")
+
+
+@runs.command("stop")
+@click.argument("run_id")
+def stop_command(run_id: str) -> None:
+    """Stop a run the daemon is running (its kill switch).
+
+    Exit 1 when the run is not running in the daemon (finished, or no daemon runs), 2 when
+    there is no run with this id.
+    """
+    setup_logging()
+    from pyclaw.runtime._control_runs import stop_run
+
+    click.echo(stop_run(current_home(), run_id))

@@ -55,8 +55,18 @@ class PyClawHome:
         return self.root / "logs"
 
     @property
+    def run_dir(self) -> Path:
+        """Runtime files of a running daemon: its control socket and lock."""
+        return self.root / "run"
+
+    @property
+    def control_socket(self) -> Path:
+        """The daemon's control socket (``run/daemon.sock``)."""
+        return self.run_dir / "daemon.sock"
+
+    @property
     def directories(self) -> tuple[Path, ...]:
-        return (self.root, self.artifacts_dir, self.workspace_dir, self.logs_dir)
+        return (self.root, self.artifacts_dir, self.workspace_dir, self.logs_dir, self.run_dir)
 
     def ensure_layout(self) -> None:
         """Create the home and its directories (mode 0700). Existing ones are left as they are."""
