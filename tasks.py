@@ -307,10 +307,11 @@ def task_run(r: Runner, args: Sequence[str]) -> None:
         r.step("init", r.uv_run("pyclaw", "init", "--yes"))
     say("run: checking config, secrets, database and disk (pyclaw doctor)")
     r.step("doctor", r.uv_run("pyclaw", "doctor"))
-    # The terminal channel with the default agent (the embedded local model unless a provider
-    # with an API key is configured). The daemon (Telegram, cron) takes this place with issue #6.
-    say("run: starting a conversation with the default agent (pyclaw chat; Ctrl-D ends it)")
-    r.step("chat", r.uv_run("pyclaw", "chat"))
+    # The daemon with the default agent (the embedded local model unless a provider with an API
+    # key is configured), the terminal channel (`pyclaw chat` in another shell), Telegram when
+    # configured, and cron. Ctrl-C (SIGINT) or SIGTERM stops it gracefully.
+    say("run: starting the daemon; talk to it from another shell with `uv run pyclaw chat`")
+    r.step("daemon", r.uv_run("pyclaw", "daemon"))
 
 
 def task_fmt(r: Runner, args: Sequence[str]) -> None:

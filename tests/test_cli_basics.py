@@ -29,6 +29,7 @@ SPEC_COMMANDS = {
     "sessions": ["list", "show", "export", "verify"],
     "runs": ["list", "show", "stop"],
     "cron": ["add", "list", "rm", "run"],
+    "pairing": ["list", "approve", "revoke"],
     "grants": ["list", "revoke"],
     "approvals": ["list", "approve", "deny"],
     "tools": ["list"],
@@ -38,8 +39,6 @@ SPEC_COMMANDS = {
     "db": ["migrate"],
 }
 UNAVAILABLE: list[tuple[str, list[str]]] = [
-    ("daemon", ["daemon"]),
-    ("runs stop", ["runs", "stop", "run_1"]),
     ("eval replay", ["eval", "replay", "ses_1"]),
 ]
 API_KEY = "sk-test-0123456789abcdef"
@@ -113,7 +112,7 @@ def test_help_lists_every_spec_command() -> None:
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name))
         for sub in subcommands:
             assert sub in line, (name, sub, line)
-    for name in ("daemon", "eval"):
+    for name in ("eval",):
         assert "(not yet available)" in next(
             line for line in result.stdout.splitlines() if line.strip().startswith(name)
         )
@@ -335,10 +334,12 @@ def test_db_migrate(home: Path) -> None:
     assert first.code == 0, first.err
     assert "applied session 1: create sessions, events and runs" in first.out
     assert first.out.splitlines()[-1].startswith(
-        "migrated: artifact 1, cron 1, memory 1, policy 1, session "
+        "migrated: artifact 1, cron 2, daemon 1, memory 1, policy 1, session "
     )
     second = invoke("db", "migrate")
-    assert second.out.startswith("up to date: artifact 1, cron 1, memory 1, policy 1, session ")
+    assert second.out.startswith(
+        "up to date: artifact 1, cron 2, daemon 1, memory 1, policy 1, session "
+    )
     assert second.out.count("\n") == 1
 
 

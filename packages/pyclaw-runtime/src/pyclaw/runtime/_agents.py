@@ -28,6 +28,7 @@ from pyclaw.meta import (
     RunRequest,
     RunResult,
     SessionInfo,
+    new_id,
     utcnow,
 )
 from pyclaw.os import (
@@ -219,8 +220,14 @@ class AgentRuntime:
         channel: str = "cli",
         origin: ControlEvent | None = None,
         observer: RunObserver | None = None,
+        run_id: str | None = None,
+        resume_of: str | None = None,
     ) -> tuple[SessionInfo, RunResult]:
-        """Run one user turn through an agent; returns the session and the run's result."""
+        """Run one user turn through an agent; returns the session and the run's result.
+
+        ``run_id`` fixes the run's id (the daemon records it before the run starts);
+        ``resume_of`` continues an interrupted run of the session instead (after a crash).
+        """
         hot = await self.agent(agent)
         session = await self.session_for(
             agent=hot.profile.name, session_id=session_id, channel=channel
@@ -231,6 +238,8 @@ class AgentRuntime:
             input=Message.user(text),
             origin=origin,
             budget=hot.profile.budget,
+            resume_of=resume_of,
+            id=run_id or new_id("run"),
         )
         result = await hot.brain.run(request, observer=observer)
         return session, result

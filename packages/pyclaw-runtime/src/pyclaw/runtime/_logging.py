@@ -148,7 +148,8 @@ def _formatter(mode: LogMode) -> logging.Formatter:
 def configure_logging(
     mode: LogMode = "console", *, level: str | int = "WARNING", log_dir: Path | None = None
 ) -> None:
-    """(Re)configure logging. ``json`` mode also appends to ``log_dir/pyclaw.log`` when given."""
+    """(Re)configure logging: ``mode`` lines on stderr, and JSON lines appended to
+    ``log_dir/pyclaw.log`` (rotated) when ``log_dir`` is given."""
     global _structlog_pending  # noqa: PLW0603 - one logging configuration per process
     with _lock:
         _structlog_pending = True
@@ -158,17 +159,17 @@ def configure_logging(
     for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(handler)
         handler.close()
-    handlers: list[logging.Handler] = [_StderrHandler()]
-    if mode == "json" and log_dir is not None:
+    stderr = _StderrHandler()
+    stderr.setFormatter(_LazyFormatter(mode))
+    handlers: list[logging.Handler] = [stderr]
+    if log_dir is not None:
         log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                log_dir / "pyclaw.log", maxBytes=10 * 2**20, backupCount=5, encoding="utf-8"
-            )
+        file = logging.handlers.RotatingFileHandler(
+            log_dir / "pyclaw.log", maxBytes=10 * 2**20, backupCount=5, encoding="utf-8"
         )
-    formatter = _LazyFormatter(mode)
+        file.setFormatter(_LazyFormatter("json"))
+        handlers.append(file)
     for handler in handlers:
-        handler.setFormatter(formatter)
         setattr(handler, _OURS, True)
         root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())

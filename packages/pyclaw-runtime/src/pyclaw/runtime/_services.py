@@ -8,11 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyclaw.artifact import ARTIFACT_MIGRATIONS, FileArtifactStore
+from pyclaw.controlplane_telegram import TELEGRAM_MIGRATIONS
 from pyclaw.memory import MEMORY_MIGRATIONS
 from pyclaw.meta import Redactor
 from pyclaw.policy import POLICY_MIGRATIONS
 from pyclaw.runtime._cron_schema import CRON_MIGRATIONS
 from pyclaw.runtime._home import PyClawHome
+from pyclaw.runtime._inbox import DAEMON_MIGRATIONS
 from pyclaw.secret import DefaultSecretStore
 from pyclaw.session import SESSION_MIGRATIONS, SQLiteSessionLog
 from pyclaw.storage import Database, Migrations
@@ -23,6 +25,8 @@ COMPONENT_MIGRATIONS: tuple[Migrations, ...] = (
     MEMORY_MIGRATIONS,
     POLICY_MIGRATIONS,
     CRON_MIGRATIONS,
+    DAEMON_MIGRATIONS,
+    TELEGRAM_MIGRATIONS,
 )
 
 

@@ -24,11 +24,12 @@ _M = "pyclaw.runtime._cli_"
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": (f"{_M}init:init", "Create pyclaw.toml, the home directory and the database."),
-    "daemon": (f"{_M}unavailable:daemon", f"Run the daemon in the foreground {NOT_YET}."),
+    "daemon": (f"{_M}daemon:daemon", "Run the daemon in the foreground (Telegram, chat, cron)."),
     "chat": (f"{_M}chat:chat", "Talk to an agent from the terminal (or send one message: -m)."),
     "sessions": (f"{_M}sessions:sessions", "Recorded sessions: list | show | export | verify."),
-    "runs": (f"{_M}runs:runs", f"Agent runs: list | show | stop {NOT_YET[:-1]}: stop)."),
-    "cron": (f"{_M}cron:cron", "Scheduled prompts: add | list | rm | run."),
+    "runs": (f"{_M}runs:runs", "Agent runs: list | show | stop."),
+    "cron": (f"{_M}cron:cron", "Cron jobs: add | list | rm | run | enable | disable | history."),
+    "pairing": (f"{_M}pairing:pairing", "Telegram pairing: list | approve | revoke."),
     "grants": (f"{_M}policy:grants", "Tool permissions: list | revoke."),
     "approvals": (f"{_M}policy:approvals", "Pending approvals: list | approve | deny."),
     "tools": (f"{_M}tools:tools", "Tools agents can call: list."),
