@@ -365,3 +365,14 @@ async def test_with_no_configuration_the_daemon_runs_the_embedded_model_and_the_
     await asyncio.wait_for(task, 30)
     assert ready["provider"] == "local"
     assert ready["channels"] == ["cli"]
+
+
+async def test_a_429_on_the_reply_is_waited_out_and_the_reply_arrives_once() -> None:
+    async with daemon(lambda body: f"re: {last_user_text(body)}") as d:
+        d.telegram.rate_limit("sendMessage", retry_after=1)
+        started = time.monotonic()
+        d.telegram.user_message("are you there?", user_id=42)
+        await wait_until(lambda: bool(texts(d.telegram, 42)), within=15)
+        assert time.monotonic() - started >= 1.0  # retry_after was honoured
+        await asyncio.sleep(0.5)
+        assert texts(d.telegram, 42) == ["re: are you there?"]
