@@ -14,12 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.daemon_harness import daemon, has_tool_result, last_user_text, texts
 
 from pyclaw.controlplane_telegram import TelegramConflictError
 from pyclaw.controlplane_telegram.testing import FakeTelegramServer, parse_html, wait_until
@@ -31,63 +29,6 @@ from pyclaw.runtime._control import control_request
 from pyclaw.runtime._daemon_service import serve
 from pyclaw.runtime._doctor import check_local_provider
 from pyclaw.runtime._home import PyClawHome
-
-Responder = Callable[[JSONObject], Any]
-
-
-def last_user_text(body: JSONObject) -> str:
-    messages = body.get("messages")
-    assert isinstance(messages, list)
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            return content if isinstance(content, str) else str(content)
-    return ""
-
-
-def has_tool_result(body: JSONObject) -> bool:
-    messages = body.get("messages")
-    assert isinstance(messages, list)
-    last = messages[-1]
-    return isinstance(last, dict) and last.get("role") == "tool"
-
-
-@dataclass
-class Running:
-    home: PyClawHome
-    telegram: FakeTelegramServer
-    model: FakeOpenAIServer
-    ready: dict[str, Any]
-
-
-@asynccontextmanager
-async def daemon(
-    responder: Responder | None = None, *, extra: str = "", allowed: str = "[42, 43]"
-) -> AsyncIterator[Running]:
-    home = PyClawHome.from_env()
-    with FakeTelegramServer() as telegram, FakeOpenAIServer(responder=responder) as model:
-        config = parse_config(
-            f'[providers.fake]\nkind = "openai-compatible"\nbase_url = "{model.base_url}"\n'
-            'model = "scripted"\n'
-            '[agents.main]\nprovider = "fake"\ntools = ["exec", "read_file"]\n'
-            f'[telegram]\ntoken = "{telegram.token}"\napi_base_url = "{telegram.api_base_url}"\n'
-            f"allowed_user_ids = {allowed}\npoll_timeout = 1\n{extra}"
-        )
-        stop = asyncio.Event()
-        ready: dict[str, Any] = {}
-        task = asyncio.create_task(serve(home, config, stop=stop, on_ready=ready.update))
-        try:
-            await wait_until(lambda: bool(ready) or task.done(), within=20)
-            if task.done():
-                task.result()
-            yield Running(home, telegram, model, ready)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
-
-
-def texts(telegram: FakeTelegramServer, chat_id: int) -> list[str]:
-    return [m.text for m in telegram.messages(chat_id)]
 
 
 async def test_two_chats_run_in_parallel_and_each_gets_its_answer() -> None:

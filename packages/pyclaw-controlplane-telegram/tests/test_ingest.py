@@ -261,3 +261,19 @@ async def test_a_rejected_token_is_a_clear_error_without_the_token(
     assert "wrong-secret-token" not in str(caught.value)
     assert "refused the bot token" in str(caught.value)
     assert "wrong-secret-token" not in repr(make_settings(token="999:wrong-secret-token"))
+
+
+async def test_an_unreadable_update_is_skipped_and_does_not_block_the_rest(
+    fake: FakeTelegramServer, channel: TelegramChannel, sink: RecordingSink
+) -> None:
+    bad = fake.inject({"message": {"message_id": 1, "chat": {}, "date": 0}})  # no chat id/type
+    surrogate = fake.user_message("half \ud800 a surrogate")
+    good = fake.user_message("still here")
+    await wait_until(lambda: len(sink.texts()) == 2)
+    assert sink.texts() == ["half \ufffd\ufffd\ufffd a surrogate", "still here"]
+    assert channel.inbox.next_offset() == good + 1  # the offset moved past the bad ones too
+    assert bad < surrogate < good
+    only_bad = fake.inject({"message": None})
+    await wait_until(lambda: channel.inbox.next_offset() == only_bad + 1)
+    fake.user_message("and after")
+    await wait_until(lambda: sink.texts()[-1] == "and after")

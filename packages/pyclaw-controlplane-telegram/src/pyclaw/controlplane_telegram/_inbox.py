@@ -38,15 +38,19 @@ class Inbox:
             ).fetchone()
         return None if row is None else int(row[0])
 
-    def record(self, updates: Sequence[tuple[int, str]], now: datetime) -> int:
-        """Store ``(update_id, payload JSON)`` pairs and move the offset past them, atomically.
+    def record(
+        self, updates: Sequence[tuple[int, str]], now: datetime, high: int | None = None
+    ) -> int:
+        """Store ``(update_id, payload JSON)`` pairs and move the offset past them (or to
+        ``high`` when given: past updates that were skipped), atomically.
 
         Duplicates (an update already recorded) are ignored. Returns how many were new.
         """
-        if not updates:
+        if not updates and high is None:
             return 0
         stamp = ts(now)
-        high = max(update_id for update_id, _ in updates) + 1
+        if high is None:
+            high = max(update_id for update_id, _ in updates) + 1
         with self.db.transaction() as conn:
             before = conn.total_changes
             conn.executemany(

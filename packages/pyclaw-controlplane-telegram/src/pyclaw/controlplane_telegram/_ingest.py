@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from telegram import Bot, Update
 
@@ -63,9 +63,33 @@ class Ingestion:
     # -- recording --------------------------------------------------------------------------
 
     async def ingest(self, payloads: Sequence[Mapping[str, Any]]) -> int:
-        """Record raw Bot API updates (the ingestion contract a webhook would use too)."""
-        rows = [(int(p["update_id"]), json.dumps(p, ensure_ascii=False)) for p in payloads]
-        added = await self.inbox.db.run(self.inbox.record, rows, self.clock())
+        """Record raw Bot API updates (the ingestion contract a webhook would use too).
+
+        An update python-telegram-bot cannot read (a malformed or unknown shape) is logged and
+        skipped, never recorded, but the offset still moves past it: one bad update can neither
+        block the ones after it nor be fetched forever.
+        """
+        rows: list[tuple[int, str]] = []
+        high: int | None = None
+        for payload in payloads:
+            try:
+                update_id = int(payload["update_id"])
+            except (KeyError, TypeError, ValueError):
+                log.warning("telegram: ignoring an update without a valid update_id")
+                continue
+            high = update_id if high is None else max(high, update_id)
+            try:
+                Update.de_json(dict(payload), self.bot)
+                # A lone surrogate (valid in JSON, not in UTF-8) becomes U+FFFD, not a failure.
+                text = json.dumps(payload, ensure_ascii=False)
+                text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            except Exception as exc:  # noqa: BLE001 - whatever PTB raises on a bad shape
+                log.warning("telegram: ignoring unreadable update %d: %s", update_id, exc)
+                continue
+            rows.append((update_id, text))
+        if high is None:
+            return 0
+        added = await self.inbox.db.run(self.inbox.record, rows, self.clock(), high + 1)
         self._wake.set()
         return added
 
@@ -74,18 +98,32 @@ class Ingestion:
         recording of its batch."""
         offset = await self.inbox.db.run(self.inbox.next_offset)
 
-        async def fetch() -> tuple[Update, ...]:
-            return await self.bot.get_updates(
-                offset=offset,
-                timeout=wait,
-                limit=100,
-                allowed_updates=list(self.settings.allowed_updates),
+        async def fetch() -> Any:
+            # The raw JSON (not ``get_updates``): PTB parses a batch as a whole, so one update it
+            # cannot read would fail the batch, and every later poll, forever. Bot API method
+            # names are case-insensitive; the lower-case name keeps PTB from warning that
+            # ``get_updates`` exists (it then uses the general connection pool, with this
+            # long-poll read timeout).
+            return await self.bot.do_api_request(
+                "getupdates",
+                api_kwargs={
+                    "offset": offset,
+                    "timeout": wait,
+                    "limit": 100,
+                    "allowed_updates": list(self.settings.allowed_updates),
+                },
+                read_timeout=self.settings.request_timeout + wait,
             )
 
         updates = await call_api("getUpdates", fetch, self.poll_policy)
-        if not updates:
+        if not isinstance(updates, list) or not updates:
             return 0
-        return await self.ingest([update.to_dict() for update in updates])
+        payloads: list[Mapping[str, Any]] = [
+            cast("Mapping[str, Any]", u)
+            for u in cast("list[Any]", updates)
+            if isinstance(u, Mapping)
+        ]
+        return await self.ingest(payloads)
 
     async def run_polling(self) -> None:
         """Poll until cancelled. Telegram refusals (409, bad token) end it by raising; storage
