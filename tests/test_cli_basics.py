@@ -1,4 +1,4 @@
-"""The ``pyclaw`` command end to end: help, init, doctor, unavailable commands and error handling."""
+"""The ``pyclaw`` command end to end: help, init, doctor and error handling."""
 
 from __future__ import annotations
 
@@ -38,9 +38,6 @@ SPEC_COMMANDS = {
     "doctor": [],
     "db": ["migrate"],
 }
-UNAVAILABLE: list[tuple[str, list[str]]] = [
-    ("eval replay", ["eval", "replay", "ses_1"]),
-]
 API_KEY = "sk-test-0123456789abcdef"
 BOT_TOKEN = "123456:AAbbCCddEEffGG"
 
@@ -112,10 +109,7 @@ def test_help_lists_every_spec_command() -> None:
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name))
         for sub in subcommands:
             assert sub in line, (name, sub, line)
-    for name in ("eval",):
-        assert "(not yet available)" in next(
-            line for line in result.stdout.splitlines() if line.strip().startswith(name)
-        )
+    assert "(not yet available)" not in result.stdout
 
 
 @pytest.mark.parametrize("group", [g for g, subs in SPEC_COMMANDS.items() if subs])
@@ -139,20 +133,10 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert "HEAVY []" in result.stdout
 
 
-@pytest.mark.parametrize(("name", "args"), UNAVAILABLE, ids=[n for n, _ in UNAVAILABLE])
-def test_unavailable_commands_refuse_in_one_line(name: str, args: list[str]) -> None:
-    result = invoke(*args)
-    assert result.code == 2
-    assert result.out == ""
-    assert result.err == f"pyclaw: error: '{name}' is not available in this version yet\n"
-
-
-def test_unavailable_command_through_the_console_script() -> None:
-    result = pyclaw("daemon", "--help")
-    assert result.returncode == 0
+def test_eval_replay_of_an_unknown_session_is_a_usage_error(home: Path) -> None:
     result = pyclaw("eval", "replay", "ses_1")
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == "pyclaw: error: 'eval replay' is not available in this version yet\n"
+    assert result.stderr == f"pyclaw: error: no session ses_1 in {home}\n"
 
 
 def test_usage_errors_are_one_line_exit_2() -> None:

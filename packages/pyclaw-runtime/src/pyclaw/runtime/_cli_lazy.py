@@ -7,12 +7,10 @@ them, so it costs no more than importing click.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import click
-
-NOT_YET = "(not yet available)"
 
 
 class LazyGroup(click.Group):
@@ -50,36 +48,3 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
-
-
-class UnavailableCommand(click.Command):
-    """A command that exists in the CLI's shape but whose capability lands in a later version.
-
-    It accepts any arguments and fails with one line and exit status 2.
-    """
-
-    def __init__(self, name: str, help_text: str) -> None:
-        super().__init__(
-            name,
-            help=f"{help_text} {NOT_YET}",
-            short_help=f"{help_text} {NOT_YET}",
-            callback=self._refuse,
-            params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
-            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        )
-
-    @staticmethod
-    @click.pass_context
-    def _refuse(ctx: click.Context, args: Sequence[str]) -> None:
-        del args
-        path = ctx.command_path.removeprefix(f"{ctx.find_root().info_name} ")
-        click.echo(f"pyclaw: error: '{path}' is not available in this version yet", err=True)
-        ctx.exit(2)
-
-
-def unavailable_group(name: str, help_text: str, subcommands: Mapping[str, str]) -> click.Group:
-    """A group whose every subcommand is an ``UnavailableCommand``."""
-    group = click.Group(name, help=f"{help_text} {NOT_YET}", short_help=f"{help_text} {NOT_YET}")
-    for sub, sub_help in subcommands.items():
-        group.add_command(UnavailableCommand(sub, sub_help))
-    return group

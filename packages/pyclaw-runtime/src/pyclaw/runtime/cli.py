@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import click
 
-from pyclaw.runtime._cli_lazy import NOT_YET, LazyGroup
+from pyclaw.runtime._cli_lazy import LazyGroup
 
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approvals": (f"{_M}policy:approvals", "Pending approvals: list | approve | deny."),
     "tools": (f"{_M}tools:tools", "Tools agents can call: list."),
     "secrets": (f"{_M}secrets:secrets", "Stored secrets: set | list | rm (values never shown)."),
-    "eval": (f"{_M}unavailable:eval_group", f"Regression replays: replay {NOT_YET}."),
+    "eval": (f"{_M}eval:eval_group", "Regression replays: replay | run | export | import."),
     "doctor": (f"{_M}doctor:doctor", "Check the home, config, secrets, database and disk."),
     "db": (f"{_M}db:db", "The database: migrate."),
 }
