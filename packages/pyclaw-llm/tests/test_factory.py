@@ -93,10 +93,11 @@ def test_builds_an_openai_compatible_provider_wrapped_in_retries() -> None:
     assert (inner.base_url, inner.model, inner.timeout) == ("http://127.0.0.1:9/v1", "smol", 5)
 
 
-def test_cortensor_is_not_available_yet() -> None:
-    with pytest.raises(ProviderError) as caught:
-        build_provider("c", ProviderSettings(kind="cortensor", base_url="http://127.0.0.1:1"))
-    assert caught.value.message == "provider 'c': kind 'cortensor' is not available yet"
+def test_cortensor_is_built() -> None:
+    from pyclaw.llm.cortensor import CortensorProvider  # noqa: PLC0415
+
+    built = build_provider("c", ProviderSettings(kind="cortensor", base_url="http://127.0.0.1:1"))
+    assert isinstance(built.inner, CortensorProvider)
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])

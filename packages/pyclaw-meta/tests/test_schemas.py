@@ -33,6 +33,7 @@ from pyclaw.meta import (
     ControlEvent,
     CronJob,
     CustomEvent,
+    DelegateResult,
     ErrorEvent,
     ErrorInfo,
     EventPayload,
@@ -52,6 +53,7 @@ from pyclaw.meta import (
     OutboundMessage,
     PolicyDecision,
     PolicyDecisionEvent,
+    ReplicaAnswer,
     ResponseDone,
     RiskLevel,
     RunFinishedEvent,
@@ -79,6 +81,7 @@ from pyclaw.meta import (
     ToolSpec,
     Usage,
     UserMessageEvent,
+    ValidateResult,
     Verdict,
     parse_payload,
     payload_json,
@@ -222,6 +225,10 @@ PAYLOADS: list[EventPayload] = [
     CustomEvent(name="x.metric", data={"latency": [1, 2, 3], "ok": True}),
 ]
 
+REPLICA = ReplicaAnswer(
+    index=0, text="42", session_id="201", miner="0xm1", status="ok", agrees=True
+)
+
 SAMPLES: list[BaseModel] = [
     Model(),
     ARTIFACT,
@@ -344,6 +351,30 @@ SAMPLES: list[BaseModel] = [
         ts=T0,
     ),
     *PAYLOADS,
+    REPLICA,
+    DelegateResult(
+        provider="router",
+        answer="42",
+        policy="majority",
+        replicas_requested=3,
+        replicas=(REPLICA, REPLICA.model_copy(update={"index": 1, "text": "41", "agrees": False})),
+        agreeing=1,
+        agreement=0.5,
+        disagreement=True,
+        task_id="dlg-1",
+        router_consensus={"strategy": "majority", "replicas": 2},
+        latency_ms=1200.0,
+        raw={"task_id": "dlg-1", "replicas": ["42", "41"]},
+    ),
+    ValidateResult(
+        provider="router",
+        verdict="INVALID",
+        score=0.2,
+        reasons=("wrong",),
+        validators=3,
+        risk_level="high",
+        raw={"verdict": "INVALID"},
+    ),
 ]
 
 
@@ -478,3 +509,27 @@ def test_payload_json_is_compact_in_schema_order_and_keeps_unicode() -> None:
         '{"role":"user","parts":[{"kind":"text","text":"é ☀"}],"name":null},'
         '"control_event_id":null}'
     )
+
+
+def test_delegation_results() -> None:
+    result = sample_of(DelegateResult)
+    assert isinstance(result, DelegateResult)
+    assert result.metadata() == {
+        "provider": "router",
+        "policy": "majority",
+        "replicas_requested": 3,
+        "replicas_answered": 2,
+        "agreeing": 1,
+        "agreement": 0.5,
+        "consensus": False,
+        "disagreement": True,
+        "task_id": "dlg-1",
+    }
+    verdict = sample_of(ValidateResult)
+    assert isinstance(verdict, ValidateResult)
+    assert verdict.passed is False
+    assert verdict.model_copy(update={"verdict": "VALID"}).passed is True
+    with pytest.raises(ValidationError):
+        ValidateResult(provider="p", verdict="MAYBE")  # pyright: ignore[reportArgumentType] - invalid on purpose
+    with pytest.raises(ValidationError):
+        ValidateResult(provider="p", verdict="VALID", score=1.5)

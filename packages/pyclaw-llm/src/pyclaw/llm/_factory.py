@@ -118,11 +118,11 @@ def _concrete(
             return _local(name, settings, log_dir)
     except ModuleNotFoundError as exc:
         raise _unavailable(name, kind, exc) from exc
-    raise ProviderError(
-        f"provider {name!r}: kind 'cortensor' is not available yet",
-        provider=name,
-        hint="use kind 'openai', 'anthropic', 'openai-compatible' or 'local' for now",
-    )
+    if kind == "cortensor":
+        from pyclaw.llm.cortensor import cortensor_provider
+
+        return cortensor_provider(name, settings)
+    raise ProviderError(f"provider {name!r}: unknown kind {kind!r}", provider=name)
 
 
 def build_provider(
@@ -133,8 +133,8 @@ def build_provider(
     ``async with``) to close the client's connections.
 
     Raises ``ProviderError`` with one clear line when the kind cannot be built here: a missing
-    extra ("provider 'x' needs `pip install pyclaw-llm[openai]`"), a missing model, or kind
-    ``cortensor`` (not available yet). ``log_dir`` is where a managed local model server writes
+    extra ("provider 'x' needs `pip install pyclaw-llm[openai]`"), or a missing model. A
+    ``cortensor`` provider is ``pyclaw.llm.cortensor.CortensorProvider``. ``log_dir`` is where a managed local model server writes
     its log (kind ``local``).
     """
     return RetryingProvider(_concrete(name, settings, log_dir), settings.retry)

@@ -33,6 +33,7 @@ class ProviderSettings(BaseModel):
     retried. ``prices`` overrides the built-in price table for this provider (USD per million
     tokens, by model name; ``"*"`` prices every model). A ``local`` provider is free unless its
     ``prices`` say otherwise; an ``openai-compatible`` one costs ``None`` (unknown) unless priced.
+    ``session_id`` and ``api_version`` (``v1``, ``v2`` or ``v3``) belong to a ``cortensor`` router.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
@@ -44,11 +45,15 @@ class ProviderSettings(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     prices: dict[str, ModelPrice] = Field(default_factory=dict[str, ModelPrice])
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    session_id: str | None = None
+    api_version: Literal["v1", "v2", "v3"] | None = None
 
     @model_validator(mode="after")
     def _base_url_when_needed(self) -> Self:
-        if self.kind == "openai-compatible" and not self.base_url:
-            raise ValueError("kind 'openai-compatible' needs a base_url")
+        if self.kind in ("openai-compatible", "cortensor") and not self.base_url:
+            raise ValueError(f"kind {self.kind!r} needs a base_url")
+        if self.kind != "cortensor" and (self.session_id or self.api_version):
+            raise ValueError("session_id and api_version are only for kind 'cortensor'")
         return self
 
     def api_key_value(self) -> str | None:

@@ -17,6 +17,15 @@ from pyclaw.meta._base import (
     utcnow,
 )
 from pyclaw.meta._control import Budget, ControlEvent, OutboundMessage, RunMode, RunRequest
+from pyclaw.meta._delegation import (
+    AggregationPolicy,
+    DelegateResult,
+    Delegator,
+    ReplicaAnswer,
+    ValidateResult,
+    ValidateVerdict,
+    Validator,
+)
 from pyclaw.meta._errors import (
     ArtifactCorruptError,
     ArtifactNotFoundError,
@@ -131,6 +140,7 @@ __all__ = [
     "GENESIS_HASH",
     "SCHEMA_VERSION",
     "AgentProfile",
+    "AggregationPolicy",
     "AppliedMigration",
     "ApprovalDecision",
     "ApprovalRequest",
@@ -157,6 +167,8 @@ __all__ = [
     "ControlSink",
     "CronJob",
     "CustomEvent",
+    "DelegateResult",
+    "Delegator",
     "ErrorEvent",
     "ErrorInfo",
     "EventPayload",
@@ -192,6 +204,7 @@ __all__ = [
     "ProviderError",
     "PyClawError",
     "Redactor",
+    "ReplicaAnswer",
     "ResponseDone",
     "RiskLevel",
     "Role",
@@ -236,6 +249,9 @@ __all__ = [
     "Usage",
     "UsageError",
     "UserMessageEvent",
+    "ValidateResult",
+    "ValidateVerdict",
+    "Validator",
     "Verdict",
     "atomic_write_text",
     "canonical_json",

@@ -6,12 +6,14 @@ Implements the ``pyclaw.meta.ToolHost`` protocol with ``LocalToolHost``. Tools a
 
 from pyclaw.os._builtins import (
     CORE_TOOLS,
+    DELEGATION_TOOLS,
     MEMORY_TOOLS,
     NETWORK_TOOLS,
     available_builtin_tools,
     builtin_tool_names,
     builtin_tools,
 )
+from pyclaw.os._delegate import DelegateArgs, DelegateSettings, DelegateTool
 from pyclaw.os._errors import PathEscapeError, ToolLoadError, ToolTimeoutError
 from pyclaw.os._exec import ExecTool, scrub_env
 from pyclaw.os._file_tools import EditFileTool, ReadFileTool, WriteFileTool
@@ -47,10 +49,14 @@ from pyclaw.os._weather import WeatherArgs, WeatherRateLimitError, WeatherTool
 
 __all__ = [
     "CORE_TOOLS",
+    "DELEGATION_TOOLS",
     "ENTRY_POINT_GROUP",
     "MEMORY_TOOLS",
     "NETWORK_TOOLS",
     "CheckedTarget",
+    "DelegateArgs",
+    "DelegateSettings",
+    "DelegateTool",
     "EditFileTool",
     "ExecTool",
     "FunctionTool",

@@ -45,19 +45,26 @@ NETWORK_TOOLS: dict[str, str] = {
 }
 # ------------------------------------------------------------------------------------------------
 
+DELEGATION_TOOLS: dict[str, str] = {
+    "delegate": "pyclaw.os._delegate:delegate_tool",
+}
+"""Tools that need ``ToolEnv.delegator`` (a remote network such as a Cortensor router); loaded
+like the network tools."""
+
 
 def builtin_tool_names() -> list[str]:
     """Every built-in name this installation knows, in a stable order."""
-    return [*CORE_TOOLS, *NETWORK_TOOLS, *MEMORY_TOOLS]
+    return [*CORE_TOOLS, *NETWORK_TOOLS, *MEMORY_TOOLS, *DELEGATION_TOOLS]
 
 
 def builtin_tools(env: ToolEnv, names: Iterable[str] | None = None) -> list[Tool[Any]]:
     """Build built-in tools for ``env``.
 
     ``names=None`` gives every available one: the file tools and ``exec``, the network tools
-    that import, and the memory tools when ``env.memory`` is set. Naming a tool explicitly makes
-    a missing piece an error (``ToolLoadError``): an unknown name, a memory tool without a
-    memory store, a network tool whose module does not import.
+    that import, the memory tools when ``env.memory`` is set and ``delegate`` when
+    ``env.delegator`` is. Naming a tool explicitly makes a missing piece an error
+    (``ToolLoadError``): an unknown name, a memory tool without a memory store, ``delegate``
+    without a delegator, a network tool whose module does not import.
     """
     if names is None:
         tools, unavailable = available_builtin_tools(env)
@@ -72,12 +79,14 @@ def available_builtin_tools(
 ) -> tuple[list[Tool[Any]], dict[str, str]]:
     """Like ``builtin_tools``, but a tool that cannot be built is returned as ``name -> reason``
     instead of raising (for listings and ``doctor``). With ``names=None`` the memory tools are
-    simply left out when there is no memory store."""
+    simply left out when there is no memory store, and ``delegate`` when there is no delegator."""
     wanted = builtin_tool_names() if names is None else list(dict.fromkeys(names))
     tools: list[Tool[Any]] = []
     unavailable: dict[str, str] = {}
     for name in wanted:
         if names is None and name in MEMORY_TOOLS and env.memory is None:
+            continue
+        if names is None and name in DELEGATION_TOOLS and env.delegator is None:
             continue
         try:
             tools.append(_one(name, env))
@@ -94,13 +103,15 @@ def _one(name: str, env: ToolEnv) -> Tool[Any]:
             raise ToolLoadError(f"the {name} tool needs a memory store, and none is configured")
         return MEMORY_TOOLS[name]()
     if name in NETWORK_TOOLS:
-        return _network_tool(name, env)
+        return _network_tool(name, env, NETWORK_TOOLS[name])
+    if name in DELEGATION_TOOLS:
+        return _network_tool(name, env, DELEGATION_TOOLS[name])
     known = ", ".join(builtin_tool_names())
     raise ToolLoadError(f"unknown built-in tool {name!r} (built-ins: {known})")
 
 
-def _network_tool(name: str, env: ToolEnv) -> Tool[Any]:
-    module_name, _, attribute = NETWORK_TOOLS[name].partition(":")
+def _network_tool(name: str, env: ToolEnv, target: str) -> Tool[Any]:
+    module_name, _, attribute = target.partition(":")
     try:
         made = tools_from(getattr(importlib.import_module(module_name), attribute), env)
     except Exception as exc:

@@ -18,7 +18,16 @@ from typing import Any, ClassVar, Generic, TypeVar, cast, get_type_hints
 
 from pydantic import BaseModel, JsonValue
 
-from pyclaw.meta import ArtifactRef, ArtifactStore, MemoryStore, RiskLevel, ToolContext, ToolSpec
+from pyclaw.meta import (
+    ArtifactRef,
+    ArtifactStore,
+    Delegator,
+    MemoryStore,
+    Redactor,
+    RiskLevel,
+    ToolContext,
+    ToolSpec,
+)
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
@@ -28,12 +37,16 @@ class ToolEnv:
     """What the host gives every tool it builds: the workspace and the shared services.
 
     ``settings`` holds each tool's own configuration by tool name (``[tools.<name>]`` in
-    ``pyclaw.toml``), e.g. ``{"exec": {"timeout_s": 60}}``.
+    ``pyclaw.toml``), e.g. ``{"exec": {"timeout_s": 60}}``. ``delegator`` is the remote network
+    the ``delegate`` tool hands sub-tasks to (a Cortensor router); ``redactor`` removes secrets
+    from what a tool sends off the machine.
     """
 
     workspace: Path
     artifacts: ArtifactStore | None = None
     memory: MemoryStore | None = None
+    delegator: Delegator | None = None
+    redactor: Redactor | None = None
     settings: Mapping[str, Mapping[str, JsonValue]] = field(
         default_factory=dict[str, Mapping[str, JsonValue]]
     )

@@ -23,8 +23,10 @@ from pyclaw.meta import (
     AgentProfile,
     ApprovalRequest,
     ControlEvent,
+    Delegator,
     LLMProvider,
     Message,
+    PyClawError,
     RunRequest,
     RunResult,
     SessionInfo,
@@ -43,7 +45,7 @@ from pyclaw.policy import ApprovalBroker, SQLitePolicyEngine
 from pyclaw.runtime._config import PyClawConfig
 from pyclaw.runtime._home import PyClawHome
 from pyclaw.runtime._logging import use_redactor
-from pyclaw.runtime._providers import open_provider
+from pyclaw.runtime._providers import open_delegator, open_provider
 from pyclaw.runtime._services import Services, open_services, secret_store
 from pyclaw.safety import (
     GuardChain,
@@ -68,6 +70,8 @@ class HotAgent:
     tools: LocalToolHost
     brain: AgentBrain
     unavailable_tools: dict[str, str] = field(default_factory=dict[str, str])
+    delegator: Delegator | None = None
+    """The Cortensor router of the ``delegate`` tool (closed with the agent)."""
 
 
 class AgentRuntime:
@@ -167,13 +171,18 @@ class AgentRuntime:
             log_dir=str(self.home.logs_dir),
             on_secret=self.redactor.register,
         )
+        delegator, why_not = self._delegator(profile)
         env = ToolEnv(
             workspace=self.home.workspace_dir,
             artifacts=RedactingArtifactStore(self.services.artifacts, self.redactor),
             memory=self.memory,
             settings=self.config.tools,
+            delegator=delegator,
+            redactor=self.redactor,
         )
         tools, unavailable = agent_tools(env, profile.tools)
+        if why_not is not None:
+            unavailable["delegate"] = why_not
         for name, reason in unavailable.items():
             log.warning("agent %s: tool %s is unavailable here: %s", profile.name, name, reason)
         host = LocalToolHost(env, tools)
@@ -195,7 +204,18 @@ class AgentRuntime:
             clock=self.clock,
             workspace=str(self.home.workspace_dir),
         )
-        return HotAgent(profile, provider, host, brain, unavailable)
+        return HotAgent(profile, provider, host, brain, unavailable, delegator)
+
+    def _delegator(self, profile: AgentProfile) -> tuple[Delegator | None, str | None]:
+        """The ``delegate`` tool's router when the agent lists that tool, else ``None``; a
+        router that cannot be set up makes the tool unavailable (with the reason), not the agent."""
+        if "delegate" not in profile.tools:
+            return None, None
+        try:
+            client = open_delegator(self.config, self.secrets, on_secret=self.redactor.register)
+        except PyClawError as exc:
+            return None, str(exc)
+        return client, None
 
     def guard_notice(self) -> str:
         """What the system prompt says about the untrusted-content markers of this home."""
@@ -250,9 +270,10 @@ class AgentRuntime:
         try:
             for hot in agents:
                 await hot.tools.aclose()
-                close = getattr(hot.provider, "aclose", None)
-                if close is not None:
-                    await close()
+                for owned in (hot.provider, hot.delegator):
+                    close = getattr(owned, "aclose", None)
+                    if close is not None:
+                        await close()
         finally:
             self.policy.close()
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pyclaw.artifact import FileArtifactStore
 from pyclaw.meta import ConfigError, PyClawError, SecretError
@@ -18,6 +20,9 @@ from pyclaw.runtime._config_load import load_config
 from pyclaw.runtime._home import PyClawHome
 from pyclaw.runtime._services import COMPONENT_MIGRATIONS, secret_store
 from pyclaw.storage import Database
+
+if TYPE_CHECKING:
+    from pyclaw.llm import ProviderSettings
 
 Status = Literal["ok", "warn", "fail"]
 GIB = 2**30
@@ -226,11 +231,69 @@ def check_providers(home: PyClawHome, config: PyClawConfig) -> list[Check]:
         if provider.kind == "local" and not provider.base_url:
             checks.append(_guarded(label, lambda p=provider, n=label: _check_local(n, p.model)))
             continue
+        if provider.kind == "cortensor":
+            checks.append(_guarded(label, lambda n=name, s=settings: check_router(n, s)))
+            continue
         where = settings.base_url or "the vendor's API"
         checks.append(
             Check("ok", label, f"{provider.kind}, model {settings.model or '-'}, {where}")
         )
     return checks
+
+
+ROUTER_TIMEOUT = 5.0
+"""Seconds ``doctor`` gives each of a Cortensor router's ``info`` and ``status`` routes."""
+
+
+def check_router(name: str, settings: ProviderSettings) -> Check:
+    """Ask a Cortensor router ``GET /api/v1/info`` and ``/api/v1/status`` (``ROUTER_TIMEOUT``
+    seconds each) and say what they answered: who it is, sessions, miners, uptime."""
+    from pyclaw.llm.cortensor import cortensor_client  # noqa: PLC0415 - imports httpx
+
+    label = f"provider {name}"
+    where = f"cortensor router {settings.base_url}"
+    if settings.session_id:
+        where += f" (session {settings.session_id})"
+
+    async def probe() -> tuple[dict[str, Any], dict[str, Any] | PyClawError]:
+        async with cortensor_client(name, settings) as client:
+            info = await client.info(timeout_s=ROUTER_TIMEOUT)
+            try:
+                status: dict[str, Any] | PyClawError = await client.status(timeout_s=ROUTER_TIMEOUT)
+            except PyClawError as exc:
+                status = exc
+        return info, status
+
+    try:
+        info, status = _run_async(probe)
+    except PyClawError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        return Check("fail", label, f"{where}: {exc.message}{hint}")
+    about = _describe(info, ("name", "version"), ("active_sessions", "total_sessions"))
+    if isinstance(status, PyClawError):
+        return Check("warn", label, f"{where}: {about}; status: {status.message}")
+    load = _describe(status, ("connected_miners", "active_sessions", "uptime"), ())
+    return Check("ok", label, f"{where}: {about}; {load}")
+
+
+def _describe(data: dict[str, Any], keys: tuple[str, ...], more: tuple[str, ...]) -> str:
+    """``key value`` pairs of what a router reported (absent keys left out)."""
+    parts = [
+        f"{key.replace('_', ' ')} {data[key]}"
+        for key in (*keys, *more)
+        if isinstance(data.get(key), str | int | float) and not isinstance(data.get(key), bool)
+    ]
+    return ", ".join(parts) or "answered (no details)"
+
+
+T = TypeVar("T")
+
+
+def _run_async(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``fn()`` run to completion on a fresh event loop in a worker thread (``doctor`` is
+    synchronous, and may be called where a loop is already running)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(fn())).result()
 
 
 def _check_local(label: str, model: str | None) -> Check:
@@ -266,11 +329,18 @@ def check_tools(home: PyClawHome, config: PyClawConfig) -> Check:
     env = ToolEnv(workspace=home.workspace_dir, settings=config.tools)
     missing: dict[str, str] = {}
     count = 0
+    delegating = False
     for name in config.agents:
-        wanted = [t for t in config.agent_profile(name).tools if not t.startswith("memory_")]
+        listed = config.agent_profile(name).tools
+        delegating = delegating or "delegate" in listed
+        wanted = [t for t in listed if not t.startswith("memory_") and t != "delegate"]
         tools, unavailable = available_builtin_tools(env, names=wanted)
-        count = max(count, len(tools))
+        count = max(count, len(tools) + ("delegate" in listed))
         missing.update(unavailable)
+    if delegating:
+        problem = _delegate_problem(config)
+        if problem is not None:
+            missing["delegate"] = problem
     browser = _browser_problem(config) if "browser" not in missing else None
     if browser is not None:
         missing["browser"] = browser
@@ -278,6 +348,18 @@ def check_tools(home: PyClawHome, config: PyClawConfig) -> Check:
         detail = "; ".join(f"{name}: {why}" for name, why in sorted(missing.items()))
         return Check("warn", "tools", detail)
     return Check("ok", "tools", f"{count} built-in tool(s) available")
+
+
+def _delegate_problem(config: PyClawConfig) -> str | None:
+    from pyclaw.runtime._providers import delegate_provider  # noqa: PLC0415
+
+    try:
+        name = delegate_provider(config)
+    except PyClawError as exc:
+        return str(exc)
+    if name is None:
+        return "no Cortensor router is configured (add a provider of kind 'cortensor')"
+    return None
 
 
 def _browser_problem(config: PyClawConfig) -> str | None:

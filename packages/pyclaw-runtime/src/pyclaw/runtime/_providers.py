@@ -18,6 +18,7 @@ from pyclaw.runtime._config import ProviderConfig, PyClawConfig, SecretResolver
 
 if TYPE_CHECKING:
     from pyclaw.llm import ProviderSettings, RetryingProvider
+    from pyclaw.llm.cortensor import CortensorClient
 
 KEY_ENV_BY_KIND: Mapping[str, str] = {
     "openai": "OPENAI_API_KEY",
@@ -63,6 +64,10 @@ def provider_settings(
     extra: dict[str, object] = {}
     if provider.timeout is not None:
         extra["timeout"] = provider.timeout
+    if provider.session_id is not None:
+        extra["session_id"] = provider.session_id
+    if provider.api_version is not None:
+        extra["api_version"] = provider.api_version
     return ProviderSettings.model_validate(
         {
             "kind": provider.kind,
@@ -100,3 +105,47 @@ def open_provider(
     if on_secret is not None and settings.api_key is not None:
         on_secret(f"providers.{name}.api_key", settings.api_key.get_secret_value())
     return build_provider(name, settings, log_dir=log_dir)
+
+
+def delegate_provider(config: PyClawConfig) -> str | None:
+    """The provider the ``delegate`` tool uses: ``[tools.delegate] provider``, else the first
+    provider of kind ``cortensor``; ``None`` when there is none. A named provider that does not
+    exist or is not a Cortensor router is a ``ConfigError``."""
+    named = config.tools.get("delegate", {}).get("provider")
+    if named is None:
+        return next((n for n, p in config.providers.items() if p.kind == "cortensor"), None)
+    if not isinstance(named, str) or named not in config.providers:
+        known = ", ".join(n for n, p in config.providers.items() if p.kind == "cortensor")
+        raise ConfigError(
+            f"unknown provider {named!r}",
+            key="tools.delegate.provider",
+            expected=f"a cortensor provider ({known or 'none configured'})",
+        )
+    if config.providers[named].kind != "cortensor":
+        raise ConfigError(
+            f"provider {named!r} is kind {config.providers[named].kind!r}",
+            key="tools.delegate.provider",
+            expected="a provider of kind 'cortensor'",
+        )
+    return named
+
+
+def open_delegator(
+    config: PyClawConfig,
+    secrets: SecretResolver,
+    *,
+    environ: Mapping[str, str] | None = None,
+    on_secret: Callable[[str, str], object] | None = None,
+) -> CortensorClient | None:
+    """The Cortensor router the ``delegate`` tool hands tasks to (see ``delegate_provider``),
+    with its key resolved; ``None`` when no Cortensor provider is configured. Close it with
+    ``await client.aclose()``."""
+    name = delegate_provider(config)
+    if name is None:
+        return None
+    from pyclaw.llm.cortensor import cortensor_client
+
+    settings = provider_settings(name, config.providers[name], secrets, environ=environ)
+    if on_secret is not None and settings.api_key is not None:
+        on_secret(f"providers.{name}.api_key", settings.api_key.get_secret_value())
+    return cortensor_client(name, settings)

@@ -1,4 +1,4 @@
-"""Fake model servers on 127.0.0.1 that speak the real OpenAI and Anthropic wire protocols.
+"""Fake model servers on 127.0.0.1 that speak the real OpenAI, Anthropic and Cortensor protocols.
 
 For tests of code that talks to a model over HTTP (through ``pyclaw.llm``'s providers or the
 vendors' own SDKs), without network or keys::
@@ -14,6 +14,8 @@ the server echoes the last user message. Standard library only (a threaded ``htt
 """
 
 from pyclaw.llm.testing._anthropic import FakeAnthropicServer
+from pyclaw.llm.testing._cortensor import FakeCortensorRouter
+from pyclaw.llm.testing._cortensor_tasks import FakeDelegation, FakeValidation
 from pyclaw.llm.testing._http import RecordedRequest
 from pyclaw.llm.testing._openai import FakeOpenAIServer
 from pyclaw.llm.testing._script import (
@@ -31,9 +33,12 @@ from pyclaw.llm.testing._server import FakeServer
 __all__ = [
     "DropFault",
     "FakeAnthropicServer",
+    "FakeCortensorRouter",
+    "FakeDelegation",
     "FakeOpenAIServer",
     "FakeReply",
     "FakeServer",
+    "FakeValidation",
     "Fault",
     "HangFault",
     "MalformedJSONFault",
