@@ -62,6 +62,20 @@ def _messages(body: JSONObject) -> list[dict[str, Any]]:
     return [m for m in messages if isinstance(m, dict)]
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_left_behind() -> Iterator[None]:
+    """A failing test must not leave a daemon running."""
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 class World:
     """The fakes, the daemon process and the kill switch."""
 
@@ -112,6 +126,7 @@ class World:
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
+        STARTED.append(self.proc)
         log.close()
 
     def ready(self) -> bool:

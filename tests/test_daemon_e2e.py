@@ -268,14 +268,22 @@ async def test_a_second_daemon_on_the_same_home_refuses_to_start() -> None:
         assert result.stderr.count("\n") == 1
 
 
-async def test_the_message_being_worked_on_gets_an_eyes_reaction() -> None:
-    async with daemon(lambda body: "ok") as d:
-        update = d.telegram.user_message("hello", user_id=42)
-        del update
-        await wait_until(lambda: texts(d.telegram, 42) == ["ok"], within=10)
-        await wait_until(lambda: bool(d.telegram.calls_to("setMessageReaction")), within=5)
-        params = d.telegram.calls_to("setMessageReaction")[0].params
-        assert "👀" in json.dumps(params, ensure_ascii=False)
+async def test_a_slow_turn_gets_eyes_and_typing_and_a_fast_one_neither() -> None:
+    def responder(body: JSONObject) -> FakeReply:
+        slow = last_user_text(body) == "slow"
+        return FakeReply(text="done", delay=1.0 if slow else 0.0)
+
+    async with daemon(responder) as d:
+        d.telegram.user_message("fast", user_id=42)
+        await wait_until(lambda: texts(d.telegram, 42) == ["done"], within=10)
+        assert d.telegram.calls_to("setMessageReaction") == []
+        assert d.telegram.calls_to("sendChatAction") == []
+        d.telegram.user_message("slow", user_id=42)
+        await wait_until(lambda: texts(d.telegram, 42) == ["done", "done"], within=10)
+        reactions = d.telegram.calls_to("setMessageReaction")
+        assert len(reactions) == 1
+        assert "👀" in json.dumps(reactions[0].params, ensure_ascii=False)
+        assert d.telegram.calls_to("sendChatAction")
 
 
 async def test_a_409_conflict_at_start_is_one_clear_error() -> None:

@@ -52,5 +52,9 @@ def daemon(install_service: bool, log_format: str) -> None:
     human = log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
     mode: LogMode = "console" if human else "json"
     configure_logging(mode, level=os.environ.get("PYCLAW_LOG_LEVEL", "INFO"), log_dir=home.logs_dir)
+    import logging
+
+    for noisy in ("httpx", "httpcore"):  # a line per HTTP request: not worth its cost in a daemon
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     config = load_config(home.config_path)
     asyncio.run(serve(home, config))

@@ -59,6 +59,8 @@ class DaemonSettings:
     max_attempts: int = 3
     shutdown_grace: float = 20.0
     retry_backoff: float = 1.0
+    feedback_delay: float = 0.3
+    """A turn still running after this long gets 👀 on its message and "typing…"."""
 
 
 @dataclass
@@ -128,7 +130,13 @@ class Daemon:
         return len(items)
 
     async def sink(self, event: ControlEvent) -> None:
-        """The ``ControlSink`` given to channels: record, then queue (returns promptly)."""
+        """The ``ControlSink`` given to channels: record, then queue (returns promptly).
+
+        While the daemon drains for a shutdown, it takes nothing new: the call waits until the
+        channel stops (cancelling it), so the channel keeps the update for the next start.
+        """
+        if self.closing:
+            await asyncio.Event().wait()
         if event.kind == "callback":
             await self._on_button(event)
             return
@@ -241,13 +249,12 @@ class Daemon:
         async def turn() -> RunResult:
             return (await coro)[1]
 
-        self._acknowledge(event)
         task = asyncio.create_task(turn(), name=f"run:{run_id}")
         running = RunningTurn(run_id, item, session_id, task, self.clock())
         self.running[run_id] = running
         self._routes[session_id] = item
         try:
-            async with self._typing(event):
+            async with self._feedback(event):
                 try:
                     return await task, running.stop_requested
                 except asyncio.CancelledError:
@@ -260,30 +267,35 @@ class Daemon:
             if self._routes.get(session_id) is item:
                 del self._routes[session_id]
 
-    def _acknowledge(self, event: ControlEvent) -> None:
-        """React 👀 to the message being worked on (best effort, in the background)."""
-        react = getattr(self.channels.get(event.channel), "react", None)
-        message_id = event.data.get("message_id")
-        if react is None or not isinstance(message_id, int):
-            return
-
-        async def acknowledge() -> None:
-            try:
-                await react(event.chat_id, message_id, ACK_REACTION)
-            except Exception as exc:  # noqa: BLE001 - a missing reaction is cosmetic
-                log.debug("could not react to %s: %s", event.external_id, exc)
-
-        self._spawn(acknowledge())
-
     @contextlib.asynccontextmanager
-    async def _typing(self, event: ControlEvent) -> AsyncGenerator[None]:
+    async def _feedback(self, event: ControlEvent) -> AsyncGenerator[None]:
+        """For a turn that takes longer than ``feedback_delay``: react 👀 to the message and
+        show "typing…" until the reply (a fast turn's reply comes before either is needed)."""
         channel = self.channels.get(event.channel)
         typing = getattr(channel, "typing", None)
         if typing is None:
             yield
             return
-        async with typing(event.chat_id):
+        react = getattr(channel, "react", None)
+        message_id = event.data.get("message_id")
+
+        async def show() -> None:
+            await asyncio.sleep(self.settings.feedback_delay)
+            if react is not None and isinstance(message_id, int):
+                try:
+                    await react(event.chat_id, message_id, ACK_REACTION)
+                except Exception as exc:  # noqa: BLE001 - a missing reaction is cosmetic
+                    log.debug("could not react to %s: %s", event.external_id, exc)
+            async with typing(event.chat_id):
+                await asyncio.Event().wait()
+
+        shown = asyncio.create_task(show())
+        try:
             yield
+        finally:
+            shown.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await shown
 
     async def _finish(self, item: InboxItem, text: str, result: RunResult | None) -> None:
         await self.db.run(self.inbox.answered, item.id, text, self.clock())

@@ -122,13 +122,14 @@ async def _run(
         await _wait(stop, telegram)
     finally:
         log.info("pyclaw daemon stopping")
-        if telegram is not None:
-            await telegram.stop()
+        daemon.closing = True  # no new input; channels stay open for the replies still owed
         if cron is not None:
             cron.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await cron
         await daemon.drain()
+        if telegram is not None:
+            await telegram.stop()
         await control.close()
         log.info("pyclaw daemon stopped")
 
