@@ -3,6 +3,7 @@ the agent-stack benches run small (quick sizes) with their rows checked as the h
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -12,7 +13,19 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from bench import _common, _harness, agent, chat, cli_start, context, memory, policy, safety
+from bench import (
+    _common,
+    _harness,
+    agent,
+    chat,
+    cli_start,
+    context,
+    daemon,
+    memory,
+    policy,
+    replay,
+    safety,
+)
 from bench._harness import BenchResult, Row
 from rich.console import Console
 
@@ -159,7 +172,7 @@ def test_spawn_reports_a_failing_command() -> None:
 
 # -- the agent-stack benches: each measured small, its rows checked as the harness would ----------
 
-NEW_BENCHES = {"agent", "chat", "context", "memory", "policy", "safety"}
+NEW_BENCHES = {"agent", "chat", "context", "daemon", "memory", "policy", "replay", "safety"}
 
 
 def check_rows(raw: list[dict[str, object]], *counts: int) -> list[Row]:
@@ -269,3 +282,26 @@ def test_chat_bench_runs_the_cli_against_the_instant_server() -> None:
     rows = check_rows(chat.measure(runs=1, warmups=0), 4)
     assert rows[2].unit == "MB"
     assert rows[2].value > 8
+
+
+def test_daemon_bench_runs_the_real_daemon_against_the_fakes() -> None:
+    rows = check_rows(daemon.run(quick=True), 10)
+    by_name = {r.name: r for r in rows}
+    targets = {r.name: r.target for r in rows if r.target is not None}
+    assert targets == {
+        "ready, median": "< 1000",
+        "idle RSS with Telegram": "< 80",
+        "latency added, p50": "< 20",
+    }
+    assert by_name["idle RSS with Telegram"].value > 8
+    assert by_name["idle RSS, first daemon in a new home"].value > 8
+    assert by_name["throughput"].value > 0
+    assert by_name["ready, median"].value > 0
+    assert 0 < by_name["latency added, p50"].value <= by_name["latency added, p90"].value
+
+
+def test_replay_bench_replays_a_recorded_session_strictly() -> None:
+    seconds, cases, passed, events = asyncio.run(replay.measure(12))
+    assert cases == passed == 12
+    assert events == 12 * 11
+    assert seconds > 0
