@@ -4,7 +4,8 @@
 ``replay`` re-runs each case through a ``Brain`` the caller builds from a ``ReplayIO`` (a private
 scratch log holding the turn's history, tool results, policy decisions and approvals served from
 the recording and, under ``strict``, the recorded model responses), then compares the answer, the
-tool-call sequence, approvals, status and (strict) the whole event sequence with the recording.
+tool-call sequence, approvals, status and (strict) the whole event sequence with the recording;
+an ``AnswerJudge`` (``ReplayOptions.judge``) also asks a ``Validator`` whether each answer holds.
 The result is a ``ReplayReport`` (JSON, HTML, baseline comparison). Suites (TOML/YAML) and
 portable, redacted session bundles build on the same pieces. This package depends on
 ``pyclaw-meta`` (and pydantic) only.
@@ -43,6 +44,7 @@ from pyclaw.eval._report import (
     Attempt,
     CaseReport,
     Check,
+    Judgement,
     Observed,
     ReplayReport,
     ReportSummary,
@@ -51,12 +53,14 @@ from pyclaw.eval._report import (
 )
 from pyclaw.eval._scratch import ScratchSessionLog
 from pyclaw.eval._suite import Suite, SuiteCase, load_suite, run_suite
+from pyclaw.eval._verdict import AnswerJudge, judgement_check
 
 __all__ = [
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
     "EXACT",
     "NORMALIZED",
+    "AnswerJudge",
     "Assertion",
     "Attempt",
     "BundleError",
@@ -66,6 +70,7 @@ __all__ = [
     "Comparator",
     "Divergences",
     "EvalError",
+    "Judgement",
     "MakeBrain",
     "Observed",
     "RecordedApprover",
@@ -88,6 +93,7 @@ __all__ = [
     "comparator",
     "export_bundle",
     "import_bundle",
+    "judgement_check",
     "load_suite",
     "normalize_text",
     "read_bundle",

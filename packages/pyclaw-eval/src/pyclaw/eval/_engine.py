@@ -32,6 +32,7 @@ from pyclaw.eval._recorded import (
 )
 from pyclaw.eval._report import Attempt, CaseReport, Check, Observed, ReplayReport, summarize
 from pyclaw.eval._scratch import ScratchSessionLog
+from pyclaw.eval._verdict import AnswerJudge, judgement_check
 from pyclaw.meta import Brain, Budget, RunRequest, SessionEvent, ToolSpec, UsageError
 
 ToolsMode = Literal["recorded", "live"]
@@ -82,7 +83,8 @@ class ReplayOptions:
     """How to replay. ``strict`` serves the recorded model responses and fails on any difference
     in the turn's event sequence; it needs ``tools="recorded"``. ``chain`` replays a session's
     turns as one conversation (default: under ``strict``). ``specs`` are the tools the recorded
-    tool host offers the model (default: those the recording offered)."""
+    tool host offers the model (default: those the recording offered). ``judge`` also asks a
+    ``Validator`` about each replayed answer (the ``judge`` check, see ``AnswerJudge``)."""
 
     strict: bool = False
     tools: ToolsMode = "recorded"
@@ -92,6 +94,7 @@ class ReplayOptions:
     budget: Budget | None = None
     specs: Sequence[ToolSpec] | None = None
     chain: bool | None = None
+    judge: AnswerJudge | None = None
 
     def __post_init__(self) -> None:
         if self.repeat < 1:
@@ -111,6 +114,7 @@ class ReplayOptions:
             "compare": self.compare.name,
             "agent": self.agent,
             "chain": self.chained,
+            "judge": None if self.judge is None else self.judge.name,
         }
 
 
@@ -192,7 +196,16 @@ async def _run(
     checks.extend(check_assertions(assertions, facts))
     if crash is not None:
         checks.insert(0, crash)
-    return Attempt(passed=all(c.ok for c in checks), observed=observed(facts), checks=tuple(checks))
+    judgement = None
+    if options.judge is not None:
+        judgement = await options.judge.judge(case.prompt, facts.answer)
+        checks.append(judgement_check(judgement))
+    return Attempt(
+        passed=all(c.ok for c in checks),
+        observed=observed(facts),
+        checks=tuple(checks),
+        judgement=judgement,
+    )
 
 
 def _report(

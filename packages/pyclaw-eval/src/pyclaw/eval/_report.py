@@ -10,13 +10,16 @@ from typing import Literal
 from pydantic import AwareDatetime, Field, ValidationError
 
 from pyclaw.eval._errors import EvalError
-from pyclaw.meta import Model, Usage, UsageError, atomic_write_text, utcnow
+from pyclaw.meta import Model, Usage, UsageError, ValidateVerdict, atomic_write_text, utcnow
 
 REPORT_FORMAT = "pyclaw-eval-report"
 REPORT_VERSION = 1
 
-CheckName = Literal["answer", "tools", "approvals", "status", "events", "divergence", "assertion"]
+CheckName = Literal[
+    "answer", "tools", "approvals", "status", "events", "divergence", "assertion", "judge"
+]
 BaselineVerdict = Literal["improved", "regressed", "unchanged", "new"]
+JudgeOutcome = Literal["valid", "invalid", "inconclusive"]
 
 
 class Check(Model):
@@ -40,12 +43,44 @@ class Observed(Model):
     latency_ms: float | None = None
 
 
+class Judgement(Model):
+    """What the judge (a ``Validator``, e.g. a Cortensor router) said about one attempt's answer.
+
+    ``verdict`` is ``None`` when there is none: the judge failed (``error`` says why) or the turn
+    gave no answer to judge. ``score`` is the judge's confidence in [0, 1] when it gave one.
+    """
+
+    judge: str
+    verdict: ValidateVerdict | None = None
+    score: float | None = None
+    reasons: tuple[str, ...] = ()
+    validators: int = 0
+    risk_level: str | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+    @property
+    def outcome(self) -> JudgeOutcome:
+        """``valid`` (VALID), ``invalid`` (INVALID), else ``inconclusive`` (RETRY, NEEDS_SPEC,
+        an error of the judge, nothing to judge)."""
+        if self.verdict == "VALID":
+            return "valid"
+        return "invalid" if self.verdict == "INVALID" else "inconclusive"
+
+    def label(self) -> str:
+        """``VALID 0.90``, ``INVALID``, ``error`` or ``-`` (no answer): for tables."""
+        if self.verdict is None:
+            return "error" if self.error else "-"
+        return self.verdict if self.score is None else f"{self.verdict} {self.score:.2f}"
+
+
 class Attempt(Model):
-    """One replay of a case (``--repeat K`` makes K of them)."""
+    """One replay of a case (``--repeat K`` makes K of them); ``judgement`` when a judge ran."""
 
     passed: bool
     observed: Observed
     checks: tuple[Check, ...] = ()
+    judgement: Judgement | None = None
 
     @property
     def failures(self) -> list[Check]:
@@ -85,6 +120,11 @@ class ReportSummary(Model):
     tokens: int = 0
     cost_usd: float = 0.0
     seconds: float = 0.0
+    judge_valid: int = Field(default=0, description="attempts the judge found VALID")
+    judge_invalid: int = Field(default=0, description="attempts the judge found INVALID")
+    judge_inconclusive: int = Field(
+        default=0, description="attempts judged RETRY/NEEDS_SPEC, or not judged (judge error)"
+    )
 
 
 class ReplayReport(Model):
@@ -121,6 +161,7 @@ class ReplayReport(Model):
 def summarize(cases: tuple[CaseReport, ...], *, seconds: float = 0.0) -> ReportSummary:
     attempts = [a for c in cases for a in c.attempts]
     passed = sum(1 for c in cases if c.passed)
+    outcomes = [a.judgement.outcome for a in attempts if a.judgement is not None]
     return ReportSummary(
         cases=len(cases),
         passed=passed,
@@ -132,6 +173,9 @@ def summarize(cases: tuple[CaseReport, ...], *, seconds: float = 0.0) -> ReportS
         tokens=sum(a.observed.usage.total_tokens for a in attempts),
         cost_usd=sum(a.observed.cost_usd for a in attempts),
         seconds=seconds,
+        judge_valid=outcomes.count("valid"),
+        judge_invalid=outcomes.count("invalid"),
+        judge_inconclusive=outcomes.count("inconclusive"),
     )
 
 

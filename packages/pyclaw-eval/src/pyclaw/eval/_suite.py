@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -37,6 +38,7 @@ from pyclaw.eval._engine import CaseCallback, MakeBrain, ReplayOptions, ToolsMod
 from pyclaw.eval._errors import SuiteError
 from pyclaw.eval._facts import TurnFacts
 from pyclaw.eval._report import CaseReport, ReplayReport, summarize
+from pyclaw.eval._verdict import AnswerJudge
 from pyclaw.meta import Message, Model, new_id
 
 
@@ -122,11 +124,12 @@ async def run_suite(
     make_brain: MakeBrain,
     default_agent: str,
     on_case: CaseCallback | None = None,
+    judge: AnswerJudge | None = None,
 ) -> ReplayReport:
     """Run every case of ``suite``: sessions are replayed and judged against their recording
     plus the assertions; inline prompts run fresh (live tools, the caller's model) and are judged
-    by their assertions alone."""
-    options = suite.options()
+    by their assertions alone. ``judge`` also asks a validator about every answer (both kinds)."""
+    options = replace(suite.options(), judge=judge)
     started = time.perf_counter()
     reports: list[CaseReport] = []
 
@@ -166,7 +169,7 @@ async def run_suite(
         )
         fresh = RecordedSession(session_id=case.session_id, agent=agent, events=(), cases=(case,))
         inline = ReplayOptions(
-            tools="live", repeat=options.repeat, compare=options.compare, agent=agent
+            tools="live", repeat=options.repeat, compare=options.compare, agent=agent, judge=judge
         )
         done(
             await replay_case(

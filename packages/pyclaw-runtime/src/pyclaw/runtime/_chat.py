@@ -25,6 +25,7 @@ from pyclaw.meta import (
     Verdict,
 )
 from pyclaw.runtime._home import PyClawHome
+from pyclaw.runtime._waits import show_waits
 
 if TYPE_CHECKING:  # the agent stack loads only for in-process turns (not for a daemon client)
     from pyclaw.runtime._agents import AgentRuntime, Presenter
@@ -134,20 +135,22 @@ async def chat_once(
     interactive: bool,
     verbose: bool,
 ) -> tuple[SessionInfo, RunResult]:
-    """Run one message through the agent; the session and the run's result."""
+    """Run one message through the agent; the session and the run's result. ``verbose`` shows
+    tool activity and long Cortensor waits on stderr."""
     from pyclaw.runtime._agents import AgentRuntime  # noqa: PLC0415 - see TYPE_CHECKING above
 
     ref: list[AgentRuntime] = []
     present = terminal_presenter(ref, interactive=interactive)
     async with AgentRuntime.open(home, config, present=present) as runtime:
         ref.append(runtime)
-        return await runtime.run_turn(
-            text,
-            agent=agent,
-            session_id=session_id,
-            channel="cli",
-            observer=TerminalObserver(verbose=verbose),
-        )
+        with show_waits(verbose):
+            return await runtime.run_turn(
+                text,
+                agent=agent,
+                session_id=session_id,
+                channel="cli",
+                observer=TerminalObserver(verbose=verbose),
+            )
 
 
 async def chat_repl(
@@ -174,9 +177,10 @@ async def chat_repl(
             text = line.strip()
             if not text:
                 continue
-            session, result = await runtime.run_turn(
-                text, agent=agent, session_id=session_id, observer=TerminalObserver()
-            )
+            with show_waits():
+                session, result = await runtime.run_turn(
+                    text, agent=agent, session_id=session_id, observer=TerminalObserver()
+                )
             session_id = session.id
             print_result(result)
 

@@ -6,14 +6,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from pyclaw.runtime._cli_common import current_home, json_option, setup_logging
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def judge_options(fn: F) -> F:
+    """``--judge ROUTER`` and ``--judge-criteria TEXT``."""
+    fn = click.option(
+        "--judge-criteria",
+        default="",
+        help="What the judge checks the answers against (sent to it as is).",
+    )(fn)
+    return click.option(
+        "--judge",
+        metavar="ROUTER",
+        help="Also ask a Cortensor router whether each answer holds: 'cortensor' (the router "
+        "of the delegate tool) or a provider name. INVALID fails the case; RETRY, NEEDS_SPEC "
+        "or a judge error fail it as inconclusive.",
+    )(fn)
 
 
 @click.group("eval")
@@ -70,6 +88,7 @@ def _finish(report: Any, as_json: bool, out_json: Path | None, out_html: Path | 
     is_flag=True,
     help="Serve the recorded model responses and fail on any event difference.",
 )
+@judge_options
 @json_option
 def replay_command(
     *,
@@ -84,6 +103,8 @@ def replay_command(
     out_json: Path | None,
     out_html: Path | None,
     strict: bool,
+    judge: str | None,
+    judge_criteria: str,
     as_json: bool,
 ) -> int:
     """Replay each recorded user turn of SESSION_IDS through the current code and compare."""
@@ -93,6 +114,7 @@ def replay_command(
     from pyclaw.runtime._eval import ReplayRequest, replay_sessions
     from pyclaw.runtime._eval_view import console, progress
     from pyclaw.runtime._eval_wiring import ModelChoice
+    from pyclaw.runtime._waits import show_waits
 
     if strict and (provider or model):
         raise UsageError("--strict replays the recorded model responses: drop --provider/--model")
@@ -109,8 +131,10 @@ def replay_command(
         agent=agent,
         choice=ModelChoice(provider, model),
         baseline=baseline,
+        judge=judge,
+        judge_criteria=judge_criteria,
     )
-    with progress(console()) as (set_total, case_done):
+    with progress(console()) as (set_total, case_done), show_waits(not as_json):
         report = asyncio.run(
             replay_sessions(current_home(), request, on_case=case_done, on_total=set_total)
         )
@@ -123,6 +147,7 @@ def replay_command(
 @click.option("--model", help="Answer with this model id.")
 @click.option("--report", "out_json", type=_FILE, help="Write the JSON report here.")
 @click.option("--html", "out_html", type=_FILE, help="Write an HTML report here.")
+@judge_options
 @json_option
 def run_command(
     *,
@@ -131,6 +156,8 @@ def run_command(
     model: str | None,
     out_json: Path | None,
     out_html: Path | None,
+    judge: str | None,
+    judge_criteria: str,
     as_json: bool,
 ) -> int:
     """Run an eval suite file (TOML, or YAML): replays and inline prompts with assertions."""
@@ -138,11 +165,17 @@ def run_command(
     from pyclaw.runtime._eval import run_suite_file
     from pyclaw.runtime._eval_view import console, progress
     from pyclaw.runtime._eval_wiring import ModelChoice
+    from pyclaw.runtime._waits import show_waits
 
-    with progress(console()) as (_, case_done):
+    with progress(console()) as (_, case_done), show_waits(not as_json):
         report = asyncio.run(
             run_suite_file(
-                current_home(), suite, choice=ModelChoice(provider, model), on_case=case_done
+                current_home(),
+                suite,
+                choice=ModelChoice(provider, model),
+                on_case=case_done,
+                judge=judge,
+                judge_criteria=judge_criteria,
             )
         )
     return _finish(report, as_json, out_json, out_html)

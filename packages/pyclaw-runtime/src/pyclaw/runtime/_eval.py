@@ -4,13 +4,15 @@ importing session bundles. Replays read the home's sessions and never write into
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import JsonValue
 
 from pyclaw.eval import (
+    AnswerJudge,
     CaseCallback,
     RecordedSession,
     ReplayOptions,
@@ -28,6 +30,7 @@ from pyclaw.eval import (
 from pyclaw.meta import SessionInfo, SessionNotFoundError, UsageError
 from pyclaw.runtime._agents import AgentRuntime, build_redactor
 from pyclaw.runtime._config_load import load_config
+from pyclaw.runtime._eval_judge import answer_judge, open_judge_client
 from pyclaw.runtime._eval_wiring import ModelChoice, ReplayWiring
 from pyclaw.runtime._home import PyClawHome
 from pyclaw.runtime._services import open_services, secret_store
@@ -42,6 +45,24 @@ class ReplayRequest:
     agent: str | None = None
     choice: ModelChoice | None = None
     baseline: Path | None = None
+    judge: str | None = None
+    """``--judge``: the Cortensor router asked about every replayed answer (``_eval_judge``)."""
+    judge_criteria: str = ""
+
+
+@asynccontextmanager
+async def opened_judge(
+    rt: AgentRuntime, name: str | None, criteria: str = ""
+) -> AsyncGenerator[AnswerJudge | None]:
+    """The ``AnswerJudge`` on router ``name`` (``None``: no judge), closed on exit."""
+    if name is None:
+        yield None
+        return
+    client = open_judge_client(rt, name)
+    try:
+        yield answer_judge(client, rt, criteria)
+    finally:
+        await client.aclose()
 
 
 async def load_recorded(rt: AgentRuntime, session_id: str, agent: str | None) -> RecordedSession:
@@ -67,14 +88,18 @@ async def replay_sessions(
     """Replay the sessions (``UsageError`` for an unknown one, before any replay starts)."""
     baseline = read_report(request.baseline) if request.baseline is not None else None
     config = load_config(home.config_path)
-    async with AgentRuntime.open(home, config) as rt:
+    async with (
+        AgentRuntime.open(home, config) as rt,
+        opened_judge(rt, request.judge, request.judge_criteria) as judge,
+    ):
         sessions = [await load_recorded(rt, sid, request.agent) for sid in request.session_ids]
         if on_total is not None:
             on_total(sum(len(s.cases) for s in sessions) * request.options.repeat)
         choice = request.choice or ModelChoice()
         wiring = ReplayWiring(rt, strict=request.options.strict, choice=choice)
+        options = replace(request.options, judge=judge)
         try:
-            report = await replay(sessions, wiring, request.options, on_case=on_case)
+            report = await replay(sessions, wiring, options, on_case=on_case)
         finally:
             await wiring.aclose()
     settings = {**report.settings, "provider": (request.choice or ModelChoice()).provider}
@@ -85,12 +110,21 @@ async def replay_sessions(
 
 
 async def run_suite_file(
-    home: PyClawHome, path: Path, *, choice: ModelChoice | None, on_case: CaseCallback | None = None
+    home: PyClawHome,
+    path: Path,
+    *,
+    choice: ModelChoice | None,
+    on_case: CaseCallback | None = None,
+    judge: str | None = None,
+    judge_criteria: str = "",
 ) -> ReplayReport:
-    """Run a suite file against this home's sessions and agents."""
+    """Run a suite file against this home's sessions and agents (``judge``: as ``--judge``)."""
     suite = load_suite(path)
     config = load_config(home.config_path)
-    async with AgentRuntime.open(home, config) as rt:
+    async with (
+        AgentRuntime.open(home, config) as rt,
+        opened_judge(rt, judge, judge_criteria) as answers,
+    ):
         wiring = ReplayWiring(rt, strict=suite.strict, choice=choice or ModelChoice())
 
         async def load(session_id: str) -> RecordedSession:
@@ -103,6 +137,7 @@ async def run_suite_file(
                 make_brain=wiring,
                 default_agent=rt.config.agent_profile(None).name,
                 on_case=on_case,
+                judge=answers,
             )
         finally:
             await wiring.aclose()

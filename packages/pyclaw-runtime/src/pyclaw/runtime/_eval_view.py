@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from pyclaw.eval import CaseReport, Observed, ReplayReport, render_html
+from pyclaw.eval import CaseReport, Judgement, Observed, ReplayReport, render_html
 from pyclaw.meta import atomic_write_text
 
 
@@ -57,18 +57,43 @@ def _ms(seen: Observed | None) -> str:
     return "-" if seen is None or seen.latency_ms is None else f"{seen.latency_ms:.0f}"
 
 
+def _verdicts(case: CaseReport) -> Text:
+    """The judge's verdict per attempt (``VALID 0.90``; ``error``; ``-`` for no answer)."""
+    judged = [a.judgement for a in case.attempts if a.judgement is not None]
+    text = Text()
+    for index, judgement in enumerate(judged):
+        if index:
+            text.append(", ")
+        style = {"valid": "green", "invalid": "bold red"}.get(judgement.outcome, "yellow")
+        text.append(judgement.label(), style=style)
+    return text if judged else Text("-")
+
+
+def _judge_line(report: ReplayReport) -> str:
+    """``judge router: 3 valid, 1 invalid, 0 inconclusive``, and what went wrong when it erred."""
+    s = report.summary
+    line = (
+        f"judge {report.settings.get('judge') or '?'}: {s.judge_valid} valid, "
+        f"{s.judge_invalid} invalid, {s.judge_inconclusive} inconclusive"
+    )
+    errors: list[Judgement] = [
+        a.judgement
+        for c in report.cases
+        for a in c.attempts
+        if a.judgement is not None and a.judgement.error is not None
+    ]
+    if errors:
+        line += f"; the judge failed on {len(errors)} attempt(s): {errors[0].error}"
+    return line
+
+
 def render(report: ReplayReport, out: Console) -> None:
-    """The table of cases, then each failure with its diff, then one summary line."""
+    """The table of cases, then each failure with its diff, then one summary line (and one for
+    the judge's verdicts when a judge ran)."""
+    judged = any(a.judgement is not None for c in report.cases for a in c.attempts)
     grid = Table(box=None, header_style="bold", pad_edge=False)
-    for header in (
-        "case",
-        "result",
-        "failed checks",
-        "tokens rec→now",
-        "cost $",
-        "ms rec→now",
-        "baseline",
-    ):
+    headers = ["case", "result", "failed checks", "tokens rec→now", "cost $", "ms rec→now"]
+    for header in [*headers, *(["judge"] if judged else []), "baseline"]:
         grid.add_column(header)
     for case in report.cases:
         last = case.attempts[-1]
@@ -82,6 +107,7 @@ def render(report: ReplayReport, out: Console) -> None:
             Text(f"{_tokens(case.recorded)}→{_tokens(last.observed)}"),
             Text(f"{last.observed.cost_usd:.4f}"),
             Text(f"{_ms(case.recorded)}→{_ms(last.observed)}"),
+            *([_verdicts(case)] if judged else []),
             Text(case.baseline or "-"),
         )
     out.print(grid)
@@ -104,6 +130,8 @@ def render(report: ReplayReport, out: Console) -> None:
     if report.baseline is not None:
         line += f"; against {report.baseline}: {s.improved} improved, {s.regressed} regressed"
     out.print(Text(line), soft_wrap=True)
+    if judged:
+        out.print(Text(_judge_line(report)), soft_wrap=True)
 
 
 def write_reports(report: ReplayReport, json_path: Path | None, html_path: Path | None) -> None:
