@@ -6,11 +6,11 @@ The stack is the runtime's: ``pyclaw.runtime._agents.AgentRuntime.open`` on a fr
 ``_build`` wiring (``DefaultContextBuilder`` with the LLM summarizer and memory, ``LocalToolHost``
 with the default built-in tools, ``AgentBrain``). Two things are swapped while the agent is built,
 by patching the names ``_agents`` imported: ``open_provider`` returns an in-process
-``pyclaw.llm.FunctionProvider`` (no HTTP, no JSON), and ``available_builtin_tools`` adds
-``bench.noop``, a ``@tool`` (risk safe, so policy allows it by default) that returns ``"ok"``
-at once, so the tool's own time is ~0 and a one-tool turn measures the machinery around it:
-policy check, guards, host validation and timeout, tool call and result events, a second model
-call.
+``pyclaw.llm.FunctionProvider`` answering with ``respond`` (no HTTP, no JSON), and
+``available_builtin_tools`` adds ``bench.noop``, a ``@tool`` (risk safe, so policy allows it by
+default) that returns ``"ok"`` at once, so the tool's own time is ~0 and a one-tool turn measures
+the machinery around it: policy check, guards, host validation and timeout, tool call and result
+events, a second model call.
 
 Each row is the wall time of ``AgentRuntime.run_turn`` (session lookup, run start, context build,
 model call, recording, run finish). Turns run one after another in one long session after
@@ -21,6 +21,10 @@ the prompt (redacting and recording the whole request) grows with it: the full r
 mostly measures full-window turns, ``--quick`` (40 turns) small prompts. The same turns with
 ``pyclaw.session.InMemorySessionLog`` in place of SQLite show what the database costs.
 Targets (issue 4): p50 < 5 ms for a text turn, < 10 ms for a one-tool turn.
+
+The instant model reports a fixed ``USAGE`` with its answer, as a real provider reports the
+server's counts: left to itself, ``FunctionProvider`` estimates usage by walking every message of
+the prompt (~0.5 ms a call at a full window), which is the model's time, not the brain's.
 """
 
 from __future__ import annotations
@@ -37,7 +41,16 @@ from pydantic import BaseModel
 
 from bench._common import Row, p50, p90, row, scratch_home
 from pyclaw.llm import FunctionProvider
-from pyclaw.meta import LLMRequest, RiskLevel, RunStatus, ToolCall, ToolResultEvent
+from pyclaw.meta import (
+    LLMRequest,
+    LLMResponse,
+    Message,
+    RiskLevel,
+    RunStatus,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+)
 from pyclaw.os import Tool, ToolEnv, ToolRun, available_builtin_tools, tool
 from pyclaw.runtime import _agents
 from pyclaw.runtime._agents import AgentRuntime
@@ -51,6 +64,8 @@ AGENT = "bench"
 TEXT_TARGET_MS = 5.0
 TOOL_TARGET_MS = 10.0
 WARMUP = 20
+USAGE = Usage(input_tokens=1000, output_tokens=10)
+"""What the instant model says every call used (see the module docstring)."""
 
 
 class NoArgs(BaseModel):
@@ -70,6 +85,17 @@ def reply(request: LLMRequest) -> str | ToolCall:
     if offered and last is not None and last.role == "user" and "use the tool" in last.text:
         return ToolCall(name=NOOP, arguments={})
     return "Done."
+
+
+def respond(request: LLMRequest) -> LLMResponse:
+    """``reply`` as a full response carrying its usage (``USAGE``), like a real provider's."""
+    answer = reply(request)
+    message = (
+        Message.assistant(tool_calls=(answer,))
+        if isinstance(answer, ToolCall)
+        else Message.assistant(answer)
+    )
+    return LLMResponse(model=request.model, provider="instant", message=message, usage=USAGE)
 
 
 def config_text(tools: Iterable[str]) -> str:
@@ -134,7 +160,7 @@ async def check_tool_turn(rt: AgentRuntime) -> None:
 
 async def measure(turns: int, *, in_memory: bool, warmup: int = WARMUP) -> dict[str, list[float]]:
     """Timings per variant for one fresh home (SQLite session log, or in memory)."""
-    provider = FunctionProvider(reply, name="instant")
+    provider = FunctionProvider(respond, name="instant")
     config = parse_config(config_text([*DEFAULT_AGENT_TOOLS, NOOP]))
     home = PyClawHome.from_env()
     home.ensure_layout()

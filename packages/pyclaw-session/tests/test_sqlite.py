@@ -257,6 +257,21 @@ async def test_an_append_takes_one_trip_to_the_worker_unless_it_offloads(
         assert await log.read(sid, after_seq=2) == mixed
 
 
+@pytest.mark.parametrize("char", ["x", "é", "🎉"])
+async def test_the_inline_limit_counts_utf8_bytes(char: str, tmp_path: Path) -> None:
+    with Database.open(tmp_path / "pyclaw.db") as db:
+        log = SQLiteSessionLog(db, artifacts=MemoryArtifactStore(), inline_limit=1000)
+        sid = await new_session(log)
+        frame = len(payload_json(NoteEvent(text="")).encode())
+        width = len(char.encode())
+        fits = NoteEvent(text=char * ((1000 - frame) // width))
+        over = NoteEvent(text=fits.text + "x" * (1000 - frame - len(fits.text) * width + 1))
+        assert len(payload_json(fits).encode()) <= 1000 < len(payload_json(over).encode())
+        await log.append_many(sid, [fits, over])
+        rows = log.db.conn.execute("SELECT payload_ref FROM events ORDER BY seq").fetchall()
+        assert [ref is None for (ref,) in rows] == [True, False]
+
+
 async def test_offloaded_rows_without_an_artifact_store(tmp_path: Path) -> None:
     path = tmp_path / "pyclaw.db"
     with Database.open(path) as db:

@@ -28,6 +28,7 @@ from pyclaw.meta import (
 from pyclaw.session._errors import RunExistsError, RunStateError, SessionExistsError
 from pyclaw.session._prepare import prepare
 from pyclaw.session._records import INTERRUPTED, StoredEvent
+from pyclaw.session._render import PayloadRenderer
 from pyclaw.session._verify import verify_stored
 
 
@@ -46,6 +47,7 @@ class InMemorySessionLog:
         self._stored: dict[str, list[StoredEvent]] = {}
         self._parsed: dict[str, SessionEvent] = {}
         self._runs: dict[str, RunRecord] = {}
+        self._render = PayloadRenderer().render
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -130,7 +132,8 @@ class InMemorySessionLog:
         self, session_id: str, payloads: Sequence[EventPayload], run_id: str | None
     ) -> list[SessionEvent]:
         rows = self._rows(session_id)
-        items = [prepare(p, self.redactor) for p in payloads]  # may raise: nothing written yet
+        # may raise: nothing written yet
+        items = [prepare(p, self.redactor, self._render) for p in payloads]
         seq, prev = (rows[-1].seq, rows[-1].hash) if rows else (-1, GENESIS_HASH)
         events: list[SessionEvent] = []
         for item in items:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import ValidationError
 
 from pyclaw.meta import EventPayload, Redactor, StorageError, parse_payload, payload_json
 from pyclaw.session._records import PreparedPayload
 
 
-def prepare(payload: EventPayload, redactor: Redactor | None) -> PreparedPayload:
+def prepare(
+    payload: EventPayload,
+    redactor: Redactor | None,
+    render: Callable[[EventPayload], str] = payload_json,
+) -> PreparedPayload:
     """The text to store for ``payload`` (redacted when a redactor is given).
+
+    ``render`` must give exactly ``payload_json(payload)`` (``PayloadRenderer.render`` does, faster).
 
     When redaction changed the text, the payload is re-parsed from it, so the returned event
     carries exactly what was stored; a redaction that breaks the JSON or the kind is refused.
     """
-    text = payload_json(payload)
+    text = render(payload)
     if redactor is None:
         return PreparedPayload(payload, text)
     redacted = redactor.redact(text)

@@ -30,6 +30,7 @@ from pyclaw.meta import (
 from pyclaw.session._errors import RunStateError
 from pyclaw.session._prepare import prepare
 from pyclaw.session._records import INTERRUPTED, PreparedPayload, StoredEvent
+from pyclaw.session._render import PayloadRenderer
 from pyclaw.session._schema import SESSION_MIGRATIONS
 from pyclaw.session._sqlite_core import SQLiteCore
 from pyclaw.session._verify import verify_stored
@@ -61,6 +62,7 @@ class SQLiteSessionLog:
         self.inline_limit = inline_limit
         self.redactor = redactor
         self._core = SQLiteCore(db)
+        self._render = PayloadRenderer().render
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -102,12 +104,15 @@ class SQLiteSessionLog:
 
     async def _prepare(self, payload: EventPayload) -> PreparedPayload:
         """Render one payload (on the loop: run payloads are small) and offload it if large."""
-        return await self._offload(prepare(payload, self.redactor))
+        return await self._offload(prepare(payload, self.redactor, self._render))
 
     def _oversized(self, item: PreparedPayload) -> bool:
         """Whether ``item``'s text goes to the artifact store rather than into the row."""
-        if self.artifacts is None or len(item.text) * 4 <= self.inline_limit:
+        chars = len(item.text)
+        if self.artifacts is None or chars * 4 <= self.inline_limit:
             return False
+        if chars > self.inline_limit or item.text.isascii():  # no need to encode it to know
+            return chars > self.inline_limit
         return len(item.text.encode("utf-8")) > self.inline_limit
 
     async def _offload(self, item: PreparedPayload) -> PreparedPayload:
@@ -120,7 +125,7 @@ class SQLiteSessionLog:
         return PreparedPayload(item.payload, item.text, ref.sha256)
 
     def _prepare_all(self, payloads: Sequence[EventPayload]) -> list[PreparedPayload]:
-        return [prepare(p, self.redactor) for p in payloads]
+        return [prepare(p, self.redactor, self._render) for p in payloads]
 
     def _prepare_and_append(
         self, session_id: str, payloads: Sequence[EventPayload], run_id: str | None
