@@ -12,11 +12,12 @@ import sysconfig
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from pyclaw.llm.testing import FakeCortensorRouter, FakeOpenAIServer, FakeReply
+from pyclaw.llm.testing import FakeCortensorRouter, FakeOpenAIServer, FakeReply, FakeValidation
 from pyclaw.meta import (
     ApprovalDecision,
     ApprovalRequest,
     GrantScope,
+    NoteEvent,
     RunStatus,
     ToolCall,
     ToolResultEvent,
@@ -206,3 +207,34 @@ async def test_a_denied_delegation_never_reaches_the_router() -> None:
     assert recorded.result.status == "denied"
     assert len(asked) == 1
     assert router.requests == []
+
+
+async def test_an_agent_with_verify_has_its_answer_judged_by_the_router() -> None:
+    with FakeOpenAIServer(["Lyon.", "Paris."]) as model, FakeCortensorRouter(api_key=KEY) as router:
+        router.add_validation(FakeValidation(verdict="INVALID", reasons=("It is Paris.",)))
+        router.add_validation(FakeValidation(verdict="VALID"))
+        config = parse_config(
+            f'[providers.fake]\nkind = "openai-compatible"\nbase_url = "{model.base_url}"\n'
+            'model = "scripted"\n'
+            f'[providers.router]\nkind = "cortensor"\nbase_url = "{router.base_url}"\n'
+            f'api_key = "{KEY}"\nsession_id = 12\n'
+            '[agents.main]\nprovider = "fake"\ntools = []\nverify = true\n'
+        )
+        home = PyClawHome.from_env()
+        home.ensure_layout()
+        async with AgentRuntime.open(home, config) as rt:
+            session, wrong = await rt.run_turn("Capital of France?", agent="main")
+            _, right = await rt.run_turn("Again?", agent="main", session_id=session.id)
+            notes = [
+                e.payload.text
+                for e in await rt.services.sessions.read(session.id)
+                if isinstance(e.payload, NoteEvent)
+            ]
+    assert wrong.answer is not None
+    assert wrong.answer.text.startswith("Lyon.\n\n⚠ Not verified: ")
+    assert "It is Paris." in wrong.answer.text
+    assert right.answer is not None
+    assert right.answer.text == "Paris."
+    assert [n.split(" judged")[0] for n in notes] == ["verify: router", "verify: router"]
+    assert [r.path for r in router.requests] == ["/api/v3/validate", "/api/v3/validate"]
+    assert router.requests[0].body

@@ -18,6 +18,7 @@ from pyclaw.brain._resume import begin_resumed, close_running, resume_chain, res
 from pyclaw.brain._seal import seal
 from pyclaw.brain._settings import BrainSettings, RunObserver
 from pyclaw.brain._state import Collaborators, Outcome, RunState, RunStop
+from pyclaw.brain._verify import verify_answer
 from pyclaw.meta import (
     AgentProfile,
     Approver,
@@ -40,6 +41,7 @@ from pyclaw.meta import (
     ToolHost,
     UsageError,
     UserMessageEvent,
+    Validator,
     utcnow,
 )
 
@@ -75,6 +77,7 @@ class AgentBrain:
         settings: BrainSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
         workspace: str | None = None,
+        validator: Validator | None = None,
     ) -> None:
         settings = settings or BrainSettings()
         self._c = Collaborators(
@@ -89,6 +92,7 @@ class AgentBrain:
             settings=settings,
             clock=clock,
             workspace=workspace,
+            validator=validator,
         )
         self._histories = HistoryCache(settings.history_cache_sessions)
         self._finishing: set[asyncio.Task[RunResult]] = set()
@@ -180,6 +184,8 @@ class AgentBrain:
             calls = message.tool_calls
             if c.settings.plan_first and st.steps == 1 and calls and message.text.strip():
                 rec.stage(NoteEvent(text=f"plan: {message.text.strip()}"))
+            if not calls:
+                message = await verify_answer(c, st, message)
             rec.stage(AssistantMessageEvent(message=message, final=not calls))
             if not calls:
                 await rec.flush()

@@ -25,6 +25,8 @@ class BrainSettings(Model):
     """A slow observer callback is abandoned after this many seconds (the run goes on)."""
     history_cache_sessions: int = 32
     """How many sessions' event histories the brain keeps in memory between runs."""
+    verify_timeout_s: float = 120.0
+    """How long an agent with ``verify = true`` waits for the validator's verdict."""
 
     def model_post_init(self, context: Any, /) -> None:
         if self.loop_threshold < 1:
@@ -35,7 +37,7 @@ class BrainSettings(Model):
             )
         if self.history_cache_sessions < 1:
             raise UsageError("history_cache_sessions must be at least 1")
-        for name in ("approval_timeout_s", "observer_timeout_s"):
+        for name in ("approval_timeout_s", "observer_timeout_s", "verify_timeout_s"):
             value: float = getattr(self, name)
             if not value > 0:
                 raise UsageError(f"{name} must be a positive number of seconds, not {value}")

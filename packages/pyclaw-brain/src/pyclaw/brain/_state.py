@@ -28,6 +28,7 @@ from pyclaw.meta import (
     ToolSpec,
     ToolStatus,
     Usage,
+    Validator,
 )
 
 
@@ -46,6 +47,7 @@ class Collaborators:
     settings: BrainSettings
     clock: Callable[[], datetime]
     workspace: str | None
+    validator: Validator | None = None
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ from pyclaw.meta import (
     RunRequest,
     RunResult,
     SessionInfo,
+    Validator,
     new_id,
     utcnow,
 )
@@ -181,8 +182,15 @@ class AgentRuntime:
             redactor=self.redactor,
         )
         tools, unavailable = agent_tools(env, profile.tools)
-        if why_not is not None:
+        if why_not is not None and "delegate" in profile.tools:
             unavailable["delegate"] = why_not
+        validator = delegator if profile.verify and isinstance(delegator, Validator) else None
+        if profile.verify and validator is None:
+            log.warning(
+                "agent %s: verify = true needs a Cortensor router (%s); answers go unverified",
+                profile.name,
+                why_not or "none configured",
+            )
         for name, reason in unavailable.items():
             log.warning("agent %s: tool %s is unavailable here: %s", profile.name, name, reason)
         host = LocalToolHost(env, tools)
@@ -203,13 +211,15 @@ class AgentRuntime:
             settings=self.brain_settings,
             clock=self.clock,
             workspace=str(self.home.workspace_dir),
+            validator=validator,
         )
         return HotAgent(profile, provider, host, brain, unavailable, delegator)
 
     def _delegator(self, profile: AgentProfile) -> tuple[Delegator | None, str | None]:
-        """The ``delegate`` tool's router when the agent lists that tool, else ``None``; a
-        router that cannot be set up makes the tool unavailable (with the reason), not the agent."""
-        if "delegate" not in profile.tools:
+        """The Cortensor router when the agent lists the ``delegate`` tool or has ``verify = true``
+        (its answers are then judged by the router's validate surface), else ``None``; a router
+        that cannot be set up makes the tool unavailable (with the reason), not the agent."""
+        if "delegate" not in profile.tools and not profile.verify:
             return None, None
         try:
             client = open_delegator(self.config, self.secrets, on_secret=self.redactor.register)
