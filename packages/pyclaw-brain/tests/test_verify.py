@@ -15,15 +15,15 @@ class Judge:
 
     name = "judge"
 
-    def __init__(
-        self, verdict: str = "VALID", *, fail: bool = False, hang: bool = False
-    ) -> None:
+    def __init__(self, verdict: str = "VALID", *, fail: bool = False, hang: bool = False) -> None:
         self.verdict = verdict
         self.fail = fail
         self.hang = hang
         self.asked: list[tuple[str, str]] = []
 
-    async def validate(self, claim: str, *, context: str = "", criteria: str = "") -> ValidateResult:
+    async def validate(
+        self, claim: str, *, context: str = "", criteria: str = ""
+    ) -> ValidateResult:
         del criteria
         self.asked.append((claim, context))
         if self.fail:
@@ -60,7 +60,9 @@ async def test_an_invalid_answer_says_it_was_not_verified_and_why(h) -> None:
     h.llm.script(reply("Lyon."))
     result = await h.run("capital of France?", brain=h.brain(validator=Judge("INVALID")))
     assert result.answer is not None
-    assert result.answer.text.startswith("Lyon.\n\n⚠ Not verified: judge judged this answer invalid")
+    assert result.answer.text.startswith(
+        "Lyon.\n\n⚠ Not verified: judge judged this answer invalid"
+    )
     assert "Paris" in result.answer.text
     final = h.payloads("assistant_message")[-1]
     assert final.message == result.answer
