@@ -33,6 +33,7 @@ from pyclaw.eval._engine import (
 from pyclaw.eval._errors import BundleError, EvalError, SuiteError
 from pyclaw.eval._facts import TurnFacts, call_signature, turn_facts
 from pyclaw.eval._html import render_html
+from pyclaw.eval._json import JsonCache
 from pyclaw.eval._recorded import (
     Divergences,
     RecordedApprover,
@@ -70,6 +71,7 @@ __all__ = [
     "Comparator",
     "Divergences",
     "EvalError",
+    "JsonCache",
     "Judgement",
     "MakeBrain",
     "Observed",

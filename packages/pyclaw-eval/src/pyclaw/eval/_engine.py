@@ -22,6 +22,7 @@ from pyclaw.eval._assertions import Assertion, check_assertions
 from pyclaw.eval._cases import RecordedSession, ReplayCase
 from pyclaw.eval._compare import EXACT, Comparator
 from pyclaw.eval._facts import TurnFacts, turn_facts
+from pyclaw.eval._json import JsonCache
 from pyclaw.eval._judge import judge
 from pyclaw.eval._recorded import (
     Divergences,
@@ -137,8 +138,9 @@ def _wire(
     options: ReplayOptions,
     *,
     recorded: bool,
+    json: JsonCache,
 ) -> ReplayIO:
-    log = ScratchSessionLog()
+    log = ScratchSessionLog(json=json)
     log.seed(case.session_id, case.agent, history)
     divergences = Divergences()
     specs = case.tool_specs if options.specs is None else tuple(options.specs)
@@ -148,7 +150,7 @@ def _wire(
         case=case,
         sessions=log,
         tools=RecordedToolHost(case.facts, specs, divergences),
-        llm=RecordedProvider(case.facts, divergences) if strict else None,
+        llm=RecordedProvider(case.facts, divergences, json=json) if strict else None,
         policy=RecordedPolicy(case.facts),
         approver=RecordedApprover(case.facts),
         divergences=divergences,
@@ -243,8 +245,9 @@ async def replay_case(
     recording (a suite's inline prompt: live tools, the caller's model, assertions only)."""
     history = session.events[: case.prefix]
     attempts: list[Attempt] = []
+    json = JsonCache()
     for _ in range(options.repeat):
-        io = _wire(session, case, history, options, recorded=recorded)
+        io = _wire(session, case, history, options, recorded=recorded, json=json)
         brain = await _brain(make_brain, io)
         attempts.append(await _run(io, brain, options, assertions=assertions, recorded=recorded))
     return _report(case, attempts, recorded=recorded, name=name, case_id=case_id)
@@ -256,8 +259,10 @@ async def _replay_chained(
     """Every repeat replays the whole session as one conversation; attempts per case."""
     first = session.cases[0]
     attempts: list[list[Attempt]] = [[] for _ in session.cases]
+    json = JsonCache()
     for _ in range(options.repeat):
-        io = _wire(session, first, session.events[: first.prefix], options, recorded=True)
+        history = session.events[: first.prefix]
+        io = _wire(session, first, history, options, recorded=True, json=json)
         brain = await _brain(make_brain, io)
         for index, case in enumerate(session.cases):
             io.load(case)

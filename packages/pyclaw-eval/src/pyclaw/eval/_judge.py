@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pyclaw.eval._facts import TurnFacts
-from pyclaw.eval._render import comparable, event_line, first_difference, normalized, unified
+from pyclaw.eval._render import (
+    event_line,
+    first_difference,
+    normalized,
+    same_payload,
+    unified,
+)
 from pyclaw.eval._report import Check
 from pyclaw.meta import SessionEvent
 
@@ -68,8 +74,10 @@ def event_check(
     """Strict: the replayed turn's events equal the recorded ones, kind by kind and field by
     field, ids, times and the system prompt aside. ``prompts=False`` leaves the model requests'
     messages and tools to the ``RecordedProvider``, which compares them call by call."""
-    before_c = [comparable(e.payload, prompts=prompts) for e in recorded]
-    if before_c == [comparable(e.payload, prompts=prompts) for e in replayed]:
+    if len(recorded) == len(replayed) and all(
+        same_payload(a.payload, b.payload, prompts=prompts)
+        for a, b in zip(recorded, replayed, strict=True)
+    ):
         return Check(name="events", ok=True)
     before = [normalized(e.payload) for e in recorded]
     after = [normalized(e.payload) for e in replayed]

@@ -7,10 +7,13 @@ an error or a denial: nothing is ever executed for real, and no model is called.
 
 from __future__ import annotations
 
+import contextlib
+import operator
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
 from pyclaw.eval._facts import TurnFacts, call_signature
+from pyclaw.eval._json import Item, JsonCache
 from pyclaw.eval._render import message_lines, unified
 from pyclaw.meta import (
     ApprovalDecision,
@@ -33,6 +36,9 @@ from pyclaw.meta import (
 )
 
 DIVERGENCE = "ReplayDivergence"
+
+_TWINS = 65536
+"""At most this many recorded items are remembered with their replayed twins."""
 
 
 class Divergences:
@@ -105,11 +111,19 @@ class RecordedProvider:
     tools: what the code derived); a difference is a divergence, with a readable diff, and the
     recorded response is served anyway so the rest of the turn shows too. A recorded provider
     error is raised again; asking for more responses than were recorded is a divergence and a
-    ``ProviderError``.
+    ``ProviderError``. Messages and tools are compared by their JSON (``json`` remembers it per
+    object, so a long prompt costs only its new messages), and only when that differs, as models.
     """
 
-    def __init__(self, facts: TurnFacts, divergences: Divergences) -> None:
+    def __init__(
+        self, facts: TurnFacts, divergences: Divergences, *, json: JsonCache | None = None
+    ) -> None:
         self._name = facts.llm[0].provider if facts.llm else "recorded"
+        self._json = json or JsonCache()
+        self._twins: dict[int, Item] = {}
+        """``id`` of a recorded item -> a replayed item known to be equal to it."""
+        self._kept: dict[int, Item] = {}
+        """The recorded items of ``_twins``, kept alive so their ``id`` is not reused."""
         self.load(facts, divergences)
 
     def load(self, facts: TurnFacts, divergences: Divergences) -> None:
@@ -149,15 +163,39 @@ class RecordedProvider:
 
     def _check(self, recorded: LLMRequest, actual: LLMRequest) -> None:
         where = f"model call {self.calls}"
-        if recorded.tools != actual.tools:
+        if not self._same(recorded.tools, actual.tools):
             before = [s.model_dump_json() for s in recorded.tools]
             after = [s.model_dump_json() for s in actual.tools]
             self._divergences.add(f"{where}: the tools offered differ\n{unified(before, after)}")
-        if recorded.messages != actual.messages:
+        if not self._same(recorded.messages, actual.messages):
             before = message_lines(recorded.messages)
             after = message_lines(actual.messages)
             diff = unified(before, after) or "(the messages differ in details not shown)"
             self._divergences.add(f"{where}: the prompt messages differ\n{diff}")
+
+    def _same(self, recorded: Sequence[Item], actual: Sequence[Item]) -> bool:
+        """Equal items: each with the same JSON (what a log stores), or else equal as a model.
+
+        A recorded item found equal to a replayed one is remembered with it (both immutable), so
+        the next request, repeating most of this one's messages, is mostly an identity check."""
+        if len(recorded) != len(actual):
+            return False
+        twins, text = self._twins, self._json.text
+        known = list(map(twins.get, map(id, recorded)))
+        unknown = list(map(operator.is_not, known, actual))
+        at = -1
+        with contextlib.suppress(ValueError):  # no (more) pairs to compare
+            while True:
+                at = unknown.index(True, at + 1)
+                r, a = recorded[at], actual[at]
+                if text(r) != text(a) and r != a:
+                    return False
+                if len(twins) >= _TWINS:
+                    twins.clear()
+                    self._kept.clear()
+                twins[id(r)] = a
+                self._kept[id(r)] = r
+        return True
 
 
 class RecordedPolicy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
-from pydantic import JsonValue
+from pydantic import BaseModel, JsonValue
 
 from pyclaw.meta import EventPayload, Message, canonical_json
 
@@ -75,23 +75,44 @@ def normalized(payload: EventPayload) -> dict[str, JsonValue]:
     return data
 
 
-def comparable(payload: EventPayload, *, prompts: bool = True) -> EventPayload:
-    """The payload with what changes between runs blanked (shallow copies: cheap), for ``==``.
-
-    ``prompts=False`` blanks a request's messages and tools too (when ``RecordedProvider``
-    already compared them, call by call)."""
-    volatile = _VOLATILE_NO_PROMPTS if not prompts and payload.kind == "llm_request" else None
-    volatile = volatile or _VOLATILE.get(payload.kind)
+def same_payload(a: EventPayload, b: EventPayload, *, prompts: bool = True) -> bool:
+    """Whether two payloads are equal but for what changes between runs (ids, times, the system
+    prompt): field by field, nothing copied. ``prompts=False`` leaves a request's messages and
+    tools out too (when ``RecordedProvider`` already compared them, call by call)."""
+    if type(a) is not type(b):
+        return False
+    volatile = _VOLATILE_NO_PROMPTS if not prompts and a.kind == "llm_request" else None
+    volatile = volatile or _VOLATILE.get(a.kind)
     if not volatile:
-        return payload
-    update: dict[str, object] = {}
-    for path, keys in volatile.items():
-        if path:
-            inner = getattr(payload, path)
-            update[path] = inner.model_copy(update=dict.fromkeys(keys))
-        else:
-            update.update(dict.fromkeys(keys))
-    return payload.model_copy(update=update)
+        return a == b
+    return _same_fields(a, b, volatile.get("", frozenset()), volatile)
+
+
+def _same_fields(
+    a: BaseModel,
+    b: BaseModel,
+    skip: frozenset[str],
+    inner: Mapping[str, frozenset[str]] | None = None,
+) -> bool:
+    """``a == b`` (same type) leaving out the fields ``skip`` and, in each field named in
+    ``inner``, that field's fields listed there."""
+    other = b.__dict__
+    for key, value in a.__dict__.items():
+        if key in skip:
+            continue
+        theirs = other[key]
+        nested = None if inner is None or not key else inner.get(key)
+        if (
+            nested is not None
+            and isinstance(value, BaseModel)
+            and type(value) is type(theirs)
+            and isinstance(theirs, BaseModel)
+        ):
+            if not _same_fields(value, theirs, nested):
+                return False
+        elif value is not theirs and value != theirs:
+            return False
+    return a.__pydantic_extra__ == b.__pydantic_extra__
 
 
 def event_line(payload: EventPayload) -> str:  # noqa: PLR0911 - one line per kind

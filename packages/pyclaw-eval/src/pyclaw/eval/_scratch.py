@@ -3,7 +3,8 @@
 A replay must never write into the user's sessions. Each replayed case gets its own scratch log,
 seeded with the recorded events that came before the turn (shared, not copied one by one, so a
 1,000-turn session costs no more to seed than a short one); the replayed turn is appended after
-them, hash-chained the same way a real log chains it.
+them, hash-chained the same way a real log chains it (each payload's digest taken over exactly
+the JSON a real log would store, the unchanged messages of a model request rendered only once).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
+from pyclaw.eval._json import JsonCache
 from pyclaw.meta import (
     GENESIS_HASH,
     ChainReport,
@@ -41,11 +43,14 @@ class _Session:
 
 
 class ScratchSessionLog:
-    """An in-memory ``pyclaw.meta.SessionLog`` for replays (and tests). Nothing is persisted."""
+    """An in-memory ``pyclaw.meta.SessionLog`` for replays (and tests). Nothing is persisted.
 
-    def __init__(self) -> None:
+    ``json`` renders payloads for the hash chain; logs of one replay may share one."""
+
+    def __init__(self, *, json: JsonCache | None = None) -> None:
         self._sessions: dict[str, _Session] = {}
         self._runs: dict[str, RunRecord] = {}
+        self._json = json or JsonCache()
 
     async def create_session(
         self,
@@ -205,6 +210,7 @@ class ScratchSessionLog:
                 payload=payload,
                 prev_hash=GENESIS_HASH if prev is None else prev.hash,
                 run_id=run_id,
+                payload_text=self._json.payload(payload),
             )
             events.append(event)
             added.append(event)
