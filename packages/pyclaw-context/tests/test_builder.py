@@ -170,3 +170,33 @@ async def test_default_counter_is_tiktoken_and_loads_off_the_loop(make_log: Any)
 def test_bad_settings_are_usage_errors(kwargs: dict[str, Any]) -> None:
     with pytest.raises(UsageError):
         ContextSettings(**kwargs)
+
+
+async def test_tool_schemas_are_counted_once_per_spec(
+    make_log: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyclaw.context._builder as builder_module  # noqa: PLC0415 - the counted function
+    from pyclaw.context._count import count_tool  # noqa: PLC0415
+
+    counted: list[str] = []
+    real = count_tool
+
+    def counting(counter: Any, tool: ToolSpec) -> int:
+        counted.append(tool.name)
+        return real(counter, tool)
+
+    monkeypatch.setattr(builder_module, "count_tool", counting)
+    log = make_log()
+    log.user("hello")
+    builder = DefaultContextBuilder(counter=COUNTER)
+    first = await builder.build(agent=AGENT, history=log.events, tools=TOOLS, budget_tokens=4000)
+    again = await builder.build(agent=AGENT, history=log.events, tools=TOOLS, budget_tokens=4000)
+    copies = [ToolSpec.model_validate(t.model_dump()) for t in TOOLS]
+    assert copies[0] is not TOOLS[0]
+    equal = await builder.build(agent=AGENT, history=log.events, tools=copies, budget_tokens=4000)
+    other = TOOLS[0].model_copy(update={"description": "Read a whole file, slowly."})
+    longer = await builder.build(agent=AGENT, history=log.events, tools=[other], budget_tokens=4000)
+    assert counted == ["read_file", "read_file"]  # the first spec, then the changed one only
+    assert first.input_tokens == again.input_tokens == equal.input_tokens
+    assert longer.input_tokens > first.input_tokens
+    assert first.input_tokens == count_request(COUNTER, first.request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import stat
 import subprocess
@@ -233,3 +234,55 @@ def test_sqlite_utils_is_imported_only_when_used(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+async def test_close_lets_queued_jobs_finish(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "q.db")
+    gate = threading.Event()
+
+    def slow(x: int) -> int:
+        gate.wait(5)
+        return x
+
+    tasks = [asyncio.create_task(db.run(slow, i)) for i in range(5)]
+    await asyncio.sleep(0)  # every job is queued behind the first one
+    threading.Timer(0.02, gate.set).start()
+    db.close()  # waits for the queue to drain
+    assert await asyncio.gather(*tasks) == [0, 1, 2, 3, 4]
+    with pytest.raises(StorageError, match="closed"):
+        await db.run(slow, 5)
+
+
+def _db_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "pyclaw-db"]
+
+
+async def test_the_worker_stops_when_an_unclosed_database_is_collected(tmp_path: Path) -> None:
+    before = set(_db_threads())
+    db = Database.open(tmp_path / "g.db")
+    assert await db.run(lambda: 7) == 7
+    (worker,) = set(_db_threads()) - before
+    assert worker.daemon  # never holds up interpreter exit
+    db.conn.close()
+    del db
+    gc.collect()
+    worker.join(5)
+    assert not worker.is_alive()
+
+
+async def test_a_job_running_when_the_caller_is_cancelled_still_completes(tmp_path: Path) -> None:
+    with Database.open(tmp_path / "k.db") as db:
+        db.conn.execute("CREATE TABLE t (x INTEGER)")
+        started = threading.Event()
+
+        def insert() -> None:
+            started.set()
+            threading.Event().wait(0.02)
+            db.conn.execute("INSERT INTO t VALUES (1)")
+
+        task = asyncio.create_task(db.run(insert))
+        await asyncio.to_thread(started.wait, 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await db.run(lambda: db.conn.execute("SELECT count(*) FROM t").fetchone()[0]) == 1

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from pyclaw.context._compact import Compactor
 from pyclaw.context._count import REQUEST_OVERHEAD, count_system, count_tool
-from pyclaw.context._history import SummaryIndex, history_units
+from pyclaw.context._history import TOKENS, SummaryIndex, history_units, unit_messages
 from pyclaw.context._recall import RecallCache, turn_of
 from pyclaw.context._render import Renderer
 from pyclaw.context._settings import ContextSettings
@@ -69,6 +69,7 @@ class DefaultContextBuilder:
         self.renderer = Renderer(self.counter, self.settings.cache_size)
         self.shrinker = TurnShrinker(self.counter, self.settings.cache_size // 4)
         self._tool_tokens: dict[str, int] = {}
+        self._tool_ids: dict[int, tuple[ToolSpec, int]] = {}
         self._prepared = False
         self.recall = RecallCache()
         """Memory hits reused across a turn's model calls (``recall.reuse_s``, 30 s by default)."""
@@ -106,7 +107,7 @@ class DefaultContextBuilder:
             self._prepared, self._uncut = True, None
         system, memory_ids = self._system(agent, hits, budget_tokens)
         fixed = REQUEST_OVERHEAD + count_system(self.counter, system)
-        fixed += sum(self._tool(t) for t in tools)
+        fixed += sum(map(self._tool, tools))
         if fixed > budget_tokens:
             raise ContextOverflowError(
                 f"the system prompt and tool schemas alone need {fixed} tokens but the budget is "
@@ -119,13 +120,13 @@ class DefaultContextBuilder:
         request = LLMRequest(
             model=agent.model or "",
             system=system or None,
-            messages=tuple(m for u in units for m, _ in u.messages),
+            messages=unit_messages(units),
             tools=tuple(tools),
             max_tokens=agent.max_output_tokens,
         )
         return BuiltContext(
             request=request,
-            input_tokens=fixed + sum(u.tokens for u in units),
+            input_tokens=fixed + sum(map(TOKENS, units)),
             summaries=tuple(made),
             memory_ids=memory_ids,
         )
@@ -140,12 +141,21 @@ class DefaultContextBuilder:
         return index
 
     def _tool(self, tool: ToolSpec) -> int:
+        """The tokens of ``tool``'s schema: remembered by identity (an agent offers the same
+        frozen specs at every build, and an entry keeps its spec alive, so its ``id`` is not
+        reused), else by its JSON (an equal spec made again)."""
+        hit = self._tool_ids.get(id(tool))
+        if hit is not None:
+            return hit[1]
         key = tool.model_dump_json()
         tokens = self._tool_tokens.get(key)
         if tokens is None:
             if len(self._tool_tokens) > 4096:
                 self._tool_tokens.clear()
             tokens = self._tool_tokens[key] = count_tool(self.counter, tool)
+        if len(self._tool_ids) > 4096:
+            self._tool_ids.clear()
+        self._tool_ids[id(tool)] = (tool, tokens)
         return tokens
 
     async def _search(

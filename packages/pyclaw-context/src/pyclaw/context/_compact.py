@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from pyclaw.context._count import truncate_to_tokens
-from pyclaw.context._history import Unit, summary_unit
+from pyclaw.context._history import TOKENS, Unit, summary_unit
 from pyclaw.context._render import Renderer
 from pyclaw.context._settings import ContextSettings
 from pyclaw.context._shrink import TurnShrinker
@@ -58,7 +58,7 @@ class Compactor:
 
     @property
     def total(self) -> int:
-        return self.fixed + sum(u.tokens for u in self.units)
+        return self.fixed + sum(map(TOKENS, self.units))
 
     async def fit(
         self, units: list[Unit], *, fixed: int, budget: int
@@ -71,7 +71,7 @@ class Compactor:
         self.units = units = self.shrinker.cap(units, self.cap)
         if self.total <= budget:
             return units, []
-        before = sum(u.tokens for u in units[:cur])
+        before = sum(map(TOKENS, units[:cur]))
         older = min(before, self._header(0, 0) + self.settings.min_summary_tokens)
         hard = False  # the newest step must be cut: older turns are all summarized first
         if turn is not None:
@@ -92,7 +92,7 @@ class Compactor:
         if self.total > budget:
             await self._squeeze()
         if turn is not None:  # the turn may use what compaction left (as the next build will)
-            self.units[-1] = self._turn(turn, sum(u.tokens for u in self.units[:-1]))
+            self.units[-1] = self._turn(turn, sum(map(TOKENS, self.units[:-1])))
         if self.total > budget:
             raise overflow(self.total, budget, fixed, latest)
         made = [u.summary for u in self.units if u.new and u.summary is not None]

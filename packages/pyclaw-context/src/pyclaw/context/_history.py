@@ -7,15 +7,20 @@ Of overlapping summaries the highest level wins, then the newest; the others are
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from weakref import WeakKeyDictionary
 
 from pyclaw.context._render import Rendered, Renderer
-from pyclaw.meta import SessionEvent, SummaryEvent
+from pyclaw.meta import Message, SessionEvent, SummaryEvent
 
 _SEQ = attrgetter("seq")
+_MESSAGES = attrgetter("messages")
+_MESSAGE = itemgetter(0)
+TOKENS = attrgetter("tokens")
+"""A unit's ``tokens`` (``sum(map(TOKENS, units))`` adds them up without a Python-level loop)."""
 
 
 @dataclass(slots=True)
@@ -37,6 +42,11 @@ class Unit:
     @property
     def level(self) -> int:
         return -1 if self.summary is None else self.summary.level
+
+
+def unit_messages(units: Iterable[Unit]) -> tuple[Message, ...]:
+    """The messages of ``units``, in order (flattened in C: this runs at every build)."""
+    return tuple(map(_MESSAGE, chain.from_iterable(map(_MESSAGES, units))))
 
 
 def summary_unit(renderer: Renderer, summary: SummaryEvent, event: SessionEvent | None) -> Unit:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from pyclaw.context._count import count_message
 from pyclaw.context._elide import fit_result, shrink_assistant, stub_result, with_note
-from pyclaw.context._history import Unit
+from pyclaw.context._history import TOKENS, Unit
 from pyclaw.context._render import Bounded, Rendered
 from pyclaw.context._tokens import TokenCounter
 from pyclaw.meta import Message, ToolResult
@@ -90,9 +90,11 @@ class TurnShrinker:
     def cap(self, units: list[Unit], limit: int) -> list[Unit]:
         """``units`` with every tool result over ``limit`` tokens cut to ``limit`` (new units
         only where something was cut)."""
+        if max(map(TOKENS, units), default=0) <= limit:  # the usual case: nothing to cut
+            return list(units)
         out: list[Unit] = []
         for unit in units:
-            if unit.is_summary or unit.tokens <= limit:
+            if unit.summary is not None or unit.tokens <= limit:
                 out.append(unit)
                 continue
             messages = [self._capped(m, n, limit) for m, n in unit.messages]

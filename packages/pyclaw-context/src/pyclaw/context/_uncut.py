@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyclaw.context._count import REQUEST_OVERHEAD, count_system, count_tool
-from pyclaw.context._history import SummaryIndex, Unit, history_units
+from pyclaw.context._history import TOKENS, SummaryIndex, Unit, history_units, unit_messages
 from pyclaw.context._render import Renderer
 from pyclaw.context._tokens import BoundingCounter, TokenCounter
 from pyclaw.meta import AgentProfile, BuiltContext, LLMRequest, SessionEvent, ToolSpec
@@ -90,17 +90,17 @@ class UncutBuilder:
         if len(memory_ids) < hits:
             return None
         fixed = REQUEST_OVERHEAD + count_system(self.counter, system)
-        fixed += sum(self._tool(t) for t in tools)
+        fixed += sum(map(self._tool, tools))
         if fixed > budget:
             return None
         units = history_units(history, self.renderer, index)
-        total = fixed + sum(u.tokens for u in units)
+        total = fixed + sum(map(TOKENS, units))
         if total > budget or _capped(units, cap):
             return None
         request = LLMRequest(
             model=agent.model or "",
             system=system or None,
-            messages=tuple(m for u in units for m, _ in u.messages),
+            messages=unit_messages(units),
             tools=tuple(tools),
             max_tokens=agent.max_output_tokens,
         )

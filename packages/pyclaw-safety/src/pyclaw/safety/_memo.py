@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections.abc import Sequence
 from typing import cast
@@ -17,6 +18,9 @@ MEMO_CHARS = 8_000_000
 _Entry = tuple[Model, Model, int, bool]
 """The original, its redacted copy, about how many characters of text it holds, and whether the
 copy is the original itself (nothing to redact)."""
+
+_MISS = cast("_Entry", (None, None, 0, True))
+"""Stands in for an entry not remembered: its copy is ``None`` and it changes nothing."""
 
 _REDACTED = operator.itemgetter(1)
 _SAME = operator.itemgetter(3)
@@ -62,20 +66,22 @@ class RedactionMemo:
             self._texts = {}
             self._version = version
 
-    def models(self, originals: Sequence[Model]) -> tuple[list[Model | None], bool]:
-        """The redacted copy of each of ``originals`` (``None`` when not remembered), and whether
-        any remembered copy differs from its original."""
+    def models(self, originals: Sequence[Model]) -> tuple[list[Model | None], bool, list[int]]:
+        """The redacted copy of each of ``originals`` (``None`` when not remembered), whether any
+        remembered copy differs from its original, and the indexes of those not remembered."""
         # An entry holds its original, so a live object with that id is the original itself.
         entries = list(map(self._new.get, map(id, originals)))
-        if not all(entries):  # entries are non-empty tuples: only a miss is falsy
-            entries = [
-                self._promote(original) if entry is None else entry
-                for original, entry in zip(originals, entries, strict=True)
-            ]
-            out: list[Model | None] = [None if entry is None else entry[1] for entry in entries]
-            return out, any(entry is not None and entry[1] is not entry[0] for entry in entries)
+        missed: list[int] = []
+        at = -1
+        with contextlib.suppress(ValueError):  # no (more) misses
+            while True:  # a step adds a few messages: find them in C, look only at those
+                at = entries.index(None, at + 1)  # entries are tuples: compared in C
+                entry = entries[at] = self._promote(originals[at])
+                if entry is None:
+                    entries[at] = _MISS
+                    missed.append(at)
         hits = cast("list[_Entry]", entries)
-        return list(map(_REDACTED, hits)), not all(map(_SAME, hits))
+        return list(map(_REDACTED, hits)), not all(map(_SAME, hits)), missed
 
     def _promote(self, original: Model) -> _Entry | None:
         entry = self._old.pop(id(original), None)

@@ -61,11 +61,8 @@ class RedactionGuard:
         memo = self._memo
         memo.sync(version)
         parts: tuple[Model, ...] = (*request.messages, *request.tools)
-        known, changed = memo.models(parts)
-        todo: list[Model] = []
-        if not all(known):  # PyClaw models are never falsy: only a miss is
-            misses = {id(p): p for p, k in zip(parts, known, strict=True) if k is None}
-            todo = list(misses.values())
+        known, changed, missed = memo.models(parts)
+        todo = list({id(parts[i]): parts[i] for i in missed}.values())
         system = request.system
         system_out = None if system is None else memo.text(system)
         scan_system = system if system_out is None else None
@@ -85,7 +82,9 @@ class RedactionGuard:
             system_out = new_system
         if not changed and shell_out is shell and system_out == system:
             return request
-        final = [fresh[id(p)] if k is None else k for p, k in zip(parts, known, strict=True)]
+        final = known
+        for i in missed:
+            final[i] = fresh[id(parts[i])]
         n = len(request.messages)
         base = request if shell_out is shell else shell_out
         update = {"messages": tuple(final[:n]), "tools": tuple(final[n:]), "system": system_out}

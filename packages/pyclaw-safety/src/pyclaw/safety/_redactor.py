@@ -10,13 +10,27 @@ from dataclasses import dataclass
 
 from pyclaw.meta import UsageError
 from pyclaw.safety._forms import secret_forms
-from pyclaw.safety._rules import Rule, choose_anchors, key_rules, literal_rule, scanner
+from pyclaw.safety._rules import (
+    SEPARATE_ANCHORS,
+    Rule,
+    anchor_scanners,
+    choose_anchors,
+    key_rules,
+    literal_rule,
+    scanner,
+)
 
 MIN_SECRET_LENGTH = 6
 """Shorter values are not redacted: they would match ordinary words and numbers."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+SEPARATE_FROM_CHARS = 300
+"""Texts longer than this are scanned once per anchor, shorter ones in one pass (where the calls
+of one regex per anchor cost more than the faster passes save; measured, CPython 3.11: 2.8 µs
+against 1.4 µs for 20 characters, even at 300, 220 µs against 390 µs for 38,000)."""
 
 
 class ShortSecretWarning(UserWarning):
@@ -34,6 +48,20 @@ class _Matcher:
 
     scan: re.Pattern[str] | None
     rules: Mapping[str, tuple[Rule, ...]]
+    scans: tuple[tuple[re.Pattern[str], tuple[Rule, ...]], ...] = ()
+    """One scanner per anchor with its rules, used instead of ``scan`` (when not empty) for texts
+    longer than ``SEPARATE_FROM_CHARS``."""
+
+
+def _resolve(
+    rules: tuple[Rule, ...], text: str, at: int, found: list[tuple[int, int, int, str]]
+) -> None:
+    """Add the spans ``rules`` match from the anchor at ``text[at]`` to ``found``."""
+    for rule in rules:
+        span = rule.resolve(text, at)
+        if span is not None and span[1] > span[0]:
+            # Sort key: earliest start, then longest, then registered names before patterns.
+            found.append((span[0], -span[1], 0 if rule.registered else 1, rule.label))
 
 
 def _escaped(text: str, index: int) -> bool:
@@ -137,27 +165,32 @@ class SecretRedactor:
             by_anchor: dict[str, list[Rule]] = {}
             for rule in rules:
                 by_anchor.setdefault(rule.anchor, []).append(rule)
+            separate = len(by_anchor) <= SEPARATE_ANCHORS
             self._matcher = _Matcher(
                 scan=scanner(rules) if rules else None,
                 rules={a: tuple(rs) for a, rs in by_anchor.items()},
+                scans=tuple(anchor_scanners(rules)) if separate else (),
             )
             return self._matcher
 
     def _spans(self, text: str, matcher: _Matcher) -> list[tuple[int, int, str]]:
         """Every match, merged into disjoint spans (start, end, label) in text order."""
-        scan = matcher.scan
-        if scan is None:
-            return []
         found: list[tuple[int, int, int, str]] = []
-        pos = 0
-        while (m := scan.search(text, pos)) is not None:
-            at = m.start()
-            for rule in matcher.rules[text[at]]:
-                span = rule.resolve(text, at)
-                if span is not None and span[1] > span[0]:
-                    # Sort key: earliest start, then longest, then registered names before patterns.
-                    found.append((span[0], -span[1], 0 if rule.registered else 1, rule.label))
-            pos = at + 1
+        if matcher.scans and len(text) > SEPARATE_FROM_CHARS:
+            for scan, rules in matcher.scans:
+                pos = 0
+                while (m := scan.search(text, pos)) is not None:
+                    pos = m.start()
+                    _resolve(rules, text, pos, found)
+                    pos += 1
+        elif matcher.scan is not None:
+            pos = 0
+            while (m := matcher.scan.search(text, pos)) is not None:
+                pos = m.start()
+                _resolve(matcher.rules[text[pos]], text, pos, found)
+                pos += 1
+        if not found:
+            return []
         found.sort()
         merged: list[tuple[int, int, str]] = []
         for start, neg_end, _, label in found:

@@ -173,6 +173,13 @@ def key_rules() -> list[Rule]:
     ]
 
 
+SEPARATE_ANCHORS = 32
+"""Up to this many anchors a long text is scanned once per anchor (``anchor_scanners``), beyond
+it in one ``scanner`` pass. Measured on a 38,000-character model request (CPython 3.11): with the
+8 anchors of the key rules 0.22 ms against 0.39 ms, with 16 anchors 0.41 against 0.62, with 29
+(40 registered secrets) 0.63 against 0.70."""
+
+
 def scanner(rules: list[Rule]) -> re.Pattern[str]:
     """One regex whose ``search`` finds the next anchor where some rule's fragment matches
     (``start()`` is the anchor's index).
@@ -189,3 +196,18 @@ def scanner(rules: list[Rule]) -> re.Pattern[str]:
         for a, fragments in sorted(by_anchor.items())
     )
     return re.compile(hit)
+
+
+def anchor_scanners(rules: list[Rule]) -> list[tuple[re.Pattern[str], tuple[Rule, ...]]]:
+    """For each anchor, a regex whose ``search`` finds the next place where one of its rules'
+    fragments matches (``start()`` is the anchor's index), with those rules.
+
+    Each regex begins with one literal character, which CPython's regex engine finds with a plain
+    character loop, several times faster per character than the set test ``scanner``'s search
+    runs at every character; a text is read once per anchor, so this wins while anchors are few
+    (see ``SEPARATE_ANCHORS``).
+    """
+    by_anchor: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_anchor.setdefault(rule.anchor, []).append(rule)
+    return [(scanner(group), tuple(group)) for _, group in sorted(by_anchor.items())]
