@@ -17,29 +17,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
+from tests.cli_harness import invoke
 
 from pyclaw.llm.testing import FakeOpenAIServer, FakeReply
 from pyclaw.runtime import PyClawHome, open_database
 from pyclaw.runtime._cron_store import CronStore
-from pyclaw.runtime.cli import run
 
 PYCLAW = Path(sysconfig.get_path("scripts")) / "pyclaw"
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-def invoke(*args: str) -> Outcome:
-    with CliRunner().isolation() as (out, err, _):
-        code = run(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-    return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def pyclaw(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,13 +7,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.cli_harness import invoke
 
 from pyclaw.artifact import ARTIFACT_MIGRATIONS, FileArtifactStore
 from pyclaw.meta import (
@@ -27,27 +26,11 @@ from pyclaw.meta import (
     Usage,
     UserMessageEvent,
 )
-from pyclaw.runtime.cli import run
 from pyclaw.session import SESSION_MIGRATIONS, SQLiteSessionLog
 from pyclaw.storage import Database
 
 PYCLAW = Path(sysconfig.get_path("scripts")) / "pyclaw"
 BIG = "lorem ipsum " * 10_000  # > 64 KiB: the payload is offloaded to an artifact
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-def invoke(*args: str) -> Outcome:
-    with CliRunner().isolation() as (out, err, _):
-        code = run(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-    return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 @dataclass

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.cli_harness import invoke
 
 from pyclaw.llm.testing import FakeCortensorRouter, FakeOpenAIServer, FakeValidation
 from pyclaw.meta import RunStatus
 from pyclaw.runtime._agents import AgentRuntime
 from pyclaw.runtime._config_load import load_config
 from pyclaw.runtime._home import PyClawHome
-from pyclaw.runtime.cli import run
 
 KEY = "cortensor-judge-key-5e1d0b"
 MODEL = (
@@ -27,21 +24,6 @@ MODEL = (
     '[agents.main]\nprovider = "fake"\ntools = []\n'
 )
 TURNS = [("What is 6 x 7? (key cortensor-judge-key-5e1d0b)", "42"), ("And 6 x 8?", "47")]
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-def invoke(*args: str) -> Outcome:
-    with CliRunner().isolation() as (out, err, _):
-        code = run(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-    return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def router_toml(base_url: str) -> str:

@@ -6,41 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.cli_harness import Outcome, invoke
 
 from pyclaw.llm.testing import FakeOpenAIServer, FakeReply
 from pyclaw.meta import ApprovalDecision, ApprovalRequest, RunStatus, ToolCall, Verdict
 from pyclaw.runtime._agents import AgentRuntime
 from pyclaw.runtime._config_load import load_config
 from pyclaw.runtime._home import PyClawHome
-from pyclaw.runtime.cli import run
 
 API_KEY = "sk-eval-0123456789abcdef"
 NOTES = ToolCall(name="read_file", arguments={"path": "notes.txt"})
 MAKE = ToolCall(name="exec", arguments={"command": "echo built > made.txt"})
 ANSWER_1 = "The notes say: buy milk."
 ANSWER_2 = "Built it."
-
-
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-def invoke(*args: str) -> Outcome:
-    with CliRunner().isolation() as (out, err, _):
-        code = run(list(args))
-        sys.stdout.flush()
-        sys.stderr.flush()
-    return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def write_config(home: Path, base_url: str) -> None:
